@@ -1,0 +1,185 @@
+using ConsensusApi.Domain.Errors;
+using ConsensusApi.Domain.Options;
+using ConsensusApi.Domain.Storage.Migrations;
+using ConsensusApi.Domain.Telemetry;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ConsensusApi.Domain.Storage;
+
+/// <summary>
+/// The database file and everything that holds it open: the connection pool, the write lane,
+/// the start-up checks and the migrations. <see cref="OpenAsync"/> runs once at start-up;
+/// disposing finishes queued writes, checkpoints the WAL and closes every connection.
+/// </summary>
+public sealed class ConsensusDatabase : IAsyncDisposable
+{
+    private readonly DatabaseOptions _options;
+    private readonly ConsensusMetrics _metrics;
+    private readonly ILogger<ConsensusDatabase> _logger;
+    private readonly TimeProvider _timeProvider;
+    private SqliteConnectionPool? _pool;
+    private WriteLane? _writes;
+
+    /// <summary>Creates the (not yet opened) database.</summary>
+    public ConsensusDatabase(IOptions<DatabaseOptions> options, ConsensusMetrics metrics, ILogger<ConsensusDatabase> logger, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _metrics = metrics;
+        _logger = logger;
+        _timeProvider = timeProvider;
+        Path = System.IO.Path.GetFullPath(_options.Path);
+    }
+
+    /// <summary>Full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>True once opened, verified and migrated, until disposed.</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>The pragma values read back at start-up.</summary>
+    public IReadOnlyList<PragmaCheck> StartupPragmas { get; private set; } = [];
+
+    /// <summary>The read connections.</summary>
+    public SqliteConnectionPool Pool => _pool ?? throw NotOpen();
+
+    /// <summary>The single write path.</summary>
+    public WriteLane Writes => _writes ?? throw NotOpen();
+
+    /// <summary>The options in force.</summary>
+    public DatabaseOptions Options => _options;
+
+    /// <summary>
+    /// Checks the file, opens the pool, verifies the pragmas, migrates to the latest schema,
+    /// backfills legacy rows and starts the write lane.
+    /// </summary>
+    /// <exception cref="DatabaseStartupException">The file cannot be served; the message names it and says why.</exception>
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (IsReady)
+        {
+            return;
+        }
+
+        PrepareFolder();
+        if (File.Exists(Path))
+        {
+            InspectExistingFile();
+        }
+
+        try
+        {
+            _pool = new SqliteConnectionPool(Path, _options, _metrics, _logger, _timeProvider);
+            _pool.Warm(Math.Min(_options.MinIdle, _options.PoolSize));
+            using (var lease = await _pool.AcquireAsync(cancellationToken))
+            {
+                var connection = lease.Connection;
+                StartupPragmas = Pragmas.Check(connection, _options);
+                Pragmas.Verify(StartupPragmas, Path);
+                if (StartupPragmas.First(check => check.Name == "auto_vacuum") is { Ok: false } autoVacuum)
+                {
+                    StorageLog.AutoVacuumOff(_logger, Path, autoVacuum.Actual);
+                }
+
+                new MigrationRunner(_logger, _timeProvider).MigrateToLatest(connection, Path);
+                var (artifacts, syntheses) = SqliteTransactions.Run(connection, TransactionKind.Immediate, (c, _) => LegacyBackfill.Run(c), cancellationToken);
+                if (artifacts + syntheses > 0)
+                {
+                    StorageLog.Backfilled(_logger, artifacts, syntheses);
+                }
+
+                StorageLog.DatabaseOpened(_logger, Path, MigrationRunner.GetSchemaVersion(connection), _options.PoolSize);
+            }
+
+            _writes = new WriteLane(_pool, _options, _metrics, _logger);
+            await _writes.StartAsync(cancellationToken);
+            IsReady = true;
+        }
+        catch (SqliteException ex)
+        {
+            await CloseAsync();
+            throw Describe(ex);
+        }
+        catch
+        {
+            await CloseAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Finishes queued writes, checkpoints the WAL and closes every connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var wasReady = IsReady;
+        await CloseAsync();
+        if (wasReady)
+        {
+            StorageLog.DatabaseClosed(_logger, Path);
+        }
+    }
+
+    private async ValueTask CloseAsync()
+    {
+        IsReady = false;
+        if (_writes is not null)
+        {
+            await _writes.DisposeAsync();
+            _writes = null;
+        }
+
+        _pool?.Dispose();
+        _pool = null;
+    }
+
+    private void PrepareFolder()
+    {
+        try
+        {
+            var folder = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DatabaseStartupException($"Database '{Path}': its folder cannot be created ({ex.Message}).", ex);
+        }
+    }
+
+    /// <summary>Reads an existing file without changing a byte: is it a database, and not too new?</summary>
+    private void InspectExistingFile()
+    {
+        int version;
+        try
+        {
+            using var connection = SqliteConnections.OpenReadOnly(Path);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM sqlite_master";
+            command.ExecuteScalar();
+            version = MigrationRunner.GetSchemaVersion(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw Describe(ex);
+        }
+
+        MigrationRunner.EnsureNotNewer(version, Path);
+    }
+
+    private DatabaseStartupException Describe(SqliteException ex) => new(
+        (ex.SqliteErrorCode & 0xFF) switch
+        {
+            26 => $"Database '{Path}' is not a SQLite database (SQLITE_NOTADB); it was left unmodified.",
+            11 => $"Database '{Path}' is corrupt (SQLITE_CORRUPT): {ex.Message}",
+            8 => $"Database '{Path}' is read-only (SQLITE_READONLY): the service needs to write it and its -wal and -shm files.",
+            14 => $"Database '{Path}' cannot be opened (SQLITE_CANTOPEN): check that the path and its folder are writable.",
+            13 => $"Database '{Path}': the disk is full (SQLITE_FULL).",
+            _ => $"Database '{Path}' cannot be opened: {ex.Message}",
+        },
+        ex);
+
+    private static InvalidOperationException NotOpen() => new("The database has not been opened.");
+}

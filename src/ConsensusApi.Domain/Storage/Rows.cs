@@ -1,0 +1,90 @@
+using System.Text.Json;
+using ConsensusApi.Domain.Models;
+
+namespace ConsensusApi.Domain.Storage;
+
+/// <summary>Column lists and row shapes shared by the repositories' reads.</summary>
+internal static class Rows
+{
+    /// <summary>Columns of an artifact: <c>agent_outputs o</c> joined to <c>consensus_runs r</c>.</summary>
+    public const string ArtifactColumns = """
+        o.id AS Id, o.run_id AS RunId, r.run_timestamp AS RunTimestamp, o.spec_id AS SpecId, o.stage AS Stage,
+        o.agent_name AS AgentName, o.model_version AS ModelVersion, o.content AS Content, o.response_text AS ResponseText,
+        o.pipeline_run_id AS PipelineRunId, o.output_timestamp AS OutputTimestamp
+        """;
+
+    /// <summary>Columns of a run: <c>consensus_runs r</c>.</summary>
+    public const string RunColumns = """
+        r.id AS Id, r.spec_id AS SpecId, r.stage AS Stage, r.run_timestamp AS RunTimestamp,
+        r.consensus_ok AS ConsensusOk, coalesce(r.degraded, 0) AS Degraded, r.synthesis_json AS SynthesisJson
+        """;
+
+    /// <summary>Parses stored JSON text into a value; text that is not JSON (old writers) comes back as a JSON string.</summary>
+    public static JsonElement ParseJson(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(text);
+        }
+    }
+
+    public static DateTimeOffset FromUnixMs(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+}
+
+internal sealed class ArtifactRow
+{
+    public long Id { get; set; }
+    public long RunId { get; set; }
+    public long RunTimestamp { get; set; }
+    public string SpecId { get; set; } = "";
+    public string Stage { get; set; } = "";
+    public string AgentName { get; set; } = "";
+    public string? ModelVersion { get; set; }
+    public string Content { get; set; } = "";
+    public string? ResponseText { get; set; }
+    public string? PipelineRunId { get; set; }
+    public long OutputTimestamp { get; set; }
+
+    public Artifact ToModel() => new()
+    {
+        Id = Id,
+        RunId = RunId,
+        RunTimestamp = RunTimestamp,
+        SpecId = SpecId,
+        Stage = Stage,
+        AgentName = AgentName,
+        ModelVersion = ModelVersion,
+        Content = Rows.ParseJson(Content),
+        ResponseText = ResponseText,
+        PipelineRunId = PipelineRunId,
+        CreatedAt = Rows.FromUnixMs(OutputTimestamp),
+    };
+}
+
+internal sealed class RunRow
+{
+    public long Id { get; set; }
+    public string SpecId { get; set; } = "";
+    public string Stage { get; set; } = "";
+    public long RunTimestamp { get; set; }
+    public long ConsensusOk { get; set; }
+    public long Degraded { get; set; }
+    public string? SynthesisJson { get; set; }
+
+    public Run ToModel(IReadOnlyList<Artifact>? outputs) => new()
+    {
+        Id = Id,
+        SpecId = SpecId,
+        Stage = Stage,
+        RunTimestamp = RunTimestamp,
+        ConsensusOk = ConsensusOk != 0,
+        Degraded = Degraded != 0,
+        Synthesis = SynthesisJson is null ? null : Rows.ParseJson(SynthesisJson),
+        Outputs = outputs,
+    };
+}

@@ -1,0 +1,142 @@
+using ConsensusApi.Domain.Errors;
+using ConsensusApi.Domain.Models;
+using ConsensusApi.Domain.Validation;
+using Dapper;
+
+namespace ConsensusApi.Domain.Storage;
+
+/// <summary>Syntheses: the legacy row, the normalized row and the run's <c>synthesis_json</c>, written together.</summary>
+public sealed class SynthesisRepository(StorageExecutor storage, RequestValidator validator, DualWriteTelemetry dualWrite)
+{
+    private const string Columns = """
+        s.id AS Id, s.run_id AS RunId, s.spec_id AS SpecId, s.stage AS Stage, s.output_markdown AS OutputMarkdown,
+        s.output_path AS OutputPath, s.status AS Status, s.artifacts_count AS ArtifactsCount, s.agreements AS Agreements,
+        s.conflicts AS Conflicts, s.degraded AS Degraded, s.consensus_ok AS ConsensusOk, s.pipeline_run_id AS PipelineRunId,
+        r.run_timestamp AS RunTimestamp, s.created_at AS CreatedAt
+        """;
+
+    /// <summary>Stores a synthesis and sets its run's consensus flags (dual-write).</summary>
+    public async ValueTask<WriteOutcome<Synthesis>> StoreAsync(SynthesisRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
+    {
+        validator.Validate(request);
+        var consensusOk = request.ConsensusOk ?? true;
+        var degraded = request.Degraded ?? false;
+        var json = SynthesisJson.Build(request.OutputMarkdown!, request.OutputPath, request.Status!, request.ArtifactsCount, request.Agreements, request.Conflicts);
+        var checks = new List<DualWriteCheck>(1);
+        var outcome = await storage.WriteOnceAsync("store_synthesis", key, (connection, now, _) =>
+        {
+            checks.Clear();
+            var runTimestamp = request.RunTimestamp ?? now;
+            var runId = connection.ExecuteScalar<long>(
+                """
+                INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
+                VALUES (@SpecId, @Stage, @runTimestamp, @consensusOk, @degraded, @json, @now)
+                ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET
+                    consensus_ok = excluded.consensus_ok, degraded = excluded.degraded, synthesis_json = excluded.synthesis_json
+                RETURNING id
+                """,
+                new { request.SpecId, request.Stage, runTimestamp, consensusOk, degraded, json, now });
+            var id = connection.ExecuteScalar<long>(
+                """
+                INSERT INTO consensus_synthesis (spec_id, stage, output_markdown, output_path, status, artifacts_count, agreements, conflicts, degraded, run_id, created_at)
+                VALUES (@SpecId, @Stage, @OutputMarkdown, @OutputPath, @Status, @ArtifactsCount, @Agreements, @Conflicts, @degraded, @PipelineRunId, @createdAt)
+                RETURNING id
+                """,
+                new
+                {
+                    request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
+                    request.Agreements, request.Conflicts, degraded, request.PipelineRunId, createdAt = LegacyTime.Format(now),
+                });
+            connection.Execute(
+                """
+                INSERT INTO run_syntheses (id, run_id, spec_id, stage, output_markdown, output_path, status, artifacts_count,
+                                           agreements, conflicts, degraded, consensus_ok, pipeline_run_id, created_at)
+                VALUES (@id, @runId, @SpecId, @Stage, @OutputMarkdown, @OutputPath, @Status, @ArtifactsCount,
+                        @Agreements, @Conflicts, @degraded, @consensusOk, @PipelineRunId, @now)
+                """,
+                new
+                {
+                    id, runId, request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
+                    request.Agreements, request.Conflicts, degraded, consensusOk, request.PipelineRunId, now,
+                });
+            checks.Add(DualWriteValidator.CheckSynthesis(connection, id));
+            var synthesis = new Synthesis
+            {
+                Id = id,
+                RunId = runId,
+                SpecId = request.SpecId!,
+                Stage = request.Stage!,
+                OutputMarkdown = request.OutputMarkdown!,
+                OutputPath = request.OutputPath,
+                Status = request.Status!,
+                ArtifactsCount = request.ArtifactsCount,
+                Agreements = request.Agreements,
+                Conflicts = request.Conflicts,
+                Degraded = degraded,
+                ConsensusOk = consensusOk,
+                PipelineRunId = request.PipelineRunId,
+                RunTimestamp = runTimestamp,
+                CreatedAt = Rows.FromUnixMs(now),
+            };
+            return (synthesis, true);
+        }, cancellationToken);
+        if (!outcome.Replayed)
+        {
+            dualWrite.Record(checks);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The stage's newest synthesis (by creation time, then id), legacy ones included.</summary>
+    /// <exception cref="NotFoundException">The stage has no synthesis.</exception>
+    public async ValueTask<Synthesis> LatestAsync(string specId, string stage, CancellationToken cancellationToken)
+    {
+        RequestValidator.ValidateScope(specId, stage);
+        var row = await storage.ReadAsync("latest_synthesis", (connection, token) => connection.QuerySingleOrDefault<SynthesisRow>(new CommandDefinition(
+            $"""
+            SELECT {Columns} FROM run_syntheses s JOIN consensus_runs r ON r.id = s.run_id
+            WHERE s.spec_id = @specId AND s.stage = @stage
+            ORDER BY s.created_at DESC, s.id DESC LIMIT 1
+            """, new { specId, stage }, cancellationToken: token)), cancellationToken);
+        return row?.ToModel() ?? throw new NotFoundException($"Spec '{specId}' has no synthesis for stage '{stage}'.");
+    }
+
+    private sealed class SynthesisRow
+    {
+        public long Id { get; set; }
+        public long RunId { get; set; }
+        public string SpecId { get; set; } = "";
+        public string Stage { get; set; } = "";
+        public string OutputMarkdown { get; set; } = "";
+        public string? OutputPath { get; set; }
+        public string Status { get; set; } = "";
+        public long? ArtifactsCount { get; set; }
+        public string? Agreements { get; set; }
+        public string? Conflicts { get; set; }
+        public long Degraded { get; set; }
+        public long ConsensusOk { get; set; }
+        public string? PipelineRunId { get; set; }
+        public long RunTimestamp { get; set; }
+        public long CreatedAt { get; set; }
+
+        public Synthesis ToModel() => new()
+        {
+            Id = Id,
+            RunId = RunId,
+            SpecId = SpecId,
+            Stage = Stage,
+            OutputMarkdown = OutputMarkdown,
+            OutputPath = OutputPath,
+            Status = Status,
+            ArtifactsCount = ArtifactsCount is { } count ? checked((int)count) : null,
+            Agreements = Agreements,
+            Conflicts = Conflicts,
+            Degraded = Degraded != 0,
+            ConsensusOk = ConsensusOk != 0,
+            PipelineRunId = PipelineRunId,
+            RunTimestamp = RunTimestamp,
+            CreatedAt = Rows.FromUnixMs(CreatedAt),
+        };
+    }
+}
