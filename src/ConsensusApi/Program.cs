@@ -1,7 +1,26 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
-app.Run();
+using ConsensusApi.Domain;
+using ConsensusApi.Domain.Errors;
+using ConsensusApi.Hosting;
+using Microsoft.Extensions.Options;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.Configuration.ReadSettingsBesideBinary();
+    builder.Services.AddConsensusDomain();
+    builder.Services.AddHostedService<DatabaseLifetime>();
+
+    var app = builder.Build();
+    app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException)
+{
+    // One clear line for the operator instead of a stack trace.
+    await Console.Error.WriteLineAsync($"ConsensusApi cannot start: {ex.Message}");
+    return 1;
+}
 
 /// <summary>Entry point, visible to the test host.</summary>
 public partial class Program;
