@@ -1,3 +1,4 @@
+using ConsensusApi.Auth;
 using ConsensusApi.Domain;
 using ConsensusApi.Domain.Errors;
 using ConsensusApi.Hosting;
@@ -8,14 +9,15 @@ try
     var builder = WebApplication.CreateBuilder(args);
     builder.Configuration.ReadSettingsBesideBinary();
     builder.Services.AddConsensusDomain();
-    builder.Services.AddHostedService<DatabaseLifetime>();
+    builder.Services.AddConsensusApi();
 
     var app = builder.Build();
-    app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
+    app.UseConsensusPipeline();
+    app.MapConsensusEndpoints();
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException)
+catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException or StartupRefusedException)
 {
     // One clear line for the operator instead of a stack trace.
     await Console.Error.WriteLineAsync($"ConsensusApi cannot start: {ex.Message}");

@@ -40,4 +40,8 @@ public sealed class LimitsOptions
     /// <summary>Most items in one batch. Default 1000.</summary>
     [Range(1, 100_000, ErrorMessage = "Limits:MaxBatchItems must be between 1 and 100000.")]
     public int MaxBatchItems { get; set; } = 1000;
+
+    /// <summary>Largest request body accepted, in bytes; larger bodies are refused before they are read. Default 32 MiB.</summary>
+    [Range(1024L, 1L << 34, ErrorMessage = "Limits:MaxRequestBodyBytes must be between 1024 and 17179869184.")]
+    public long MaxRequestBodyBytes { get; set; } = 32L << 20;
 }

@@ -1,0 +1,93 @@
+using ConsensusApi.Auth;
+using ConsensusApi.Domain.Errors;
+using ConsensusApi.Domain.Maintenance;
+using ConsensusApi.Domain.Resilience;
+using ConsensusApi.Domain.Storage;
+using ConsensusApi.Domain.Storage.Migrations;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ConsensusApi.Endpoints;
+
+/// <summary>Operators' view and levers: schema, storage, pragmas, vacuum, backup, telemetry.</summary>
+internal static class AdminEndpoints
+{
+    public static void MapAdminEndpoints(this RouteGroupBuilder api)
+    {
+        var admin = api.MapGroup("/admin").WithTags("Admin").RequireAuthorization(Roles.Policies.Administer);
+        admin.MapGet("/migrations", GetMigrations).WithSummary("Schema version, applied and pending migrations");
+        admin.MapGet("/storage", GetStorage).WithSummary("File size, free pages, WAL size, vacuum state");
+        admin.MapGet("/pragmas", GetPragmas).WithSummary("The eight connection pragmas, expected against actual");
+        admin.MapPost("/vacuum", Vacuum)
+            .WithSummary("Run one vacuum cycle now")
+            .WithDescription("Incremental by default (pages, default Vacuum:Pages); mode=full runs a full VACUUM, needed once to switch a database created without incremental auto-vacuum.");
+        admin.MapPost("/backup", Backup).WithSummary("Write an online, consistent, self-contained backup into Backup:Folder");
+        admin.MapGet("/telemetry", GetTelemetry).WithSummary("Dual-write, retry and pool counters");
+    }
+
+    internal static async Task<Ok<MigrationStatus>> GetMigrations(StorageInspector inspector, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await inspector.GetMigrationStatusAsync(cancellationToken));
+
+    internal static async Task<Ok<StorageReport>> GetStorage(
+        StorageInspector inspector, VacuumService vacuum, ConsensusDatabase database, CancellationToken cancellationToken)
+    {
+        var pages = await inspector.GetPageStatisticsAsync(cancellationToken);
+        return TypedResults.Ok(new StorageReport(
+            database.Path, pages.SizeBytes, pages.FreelistBytes, pages.WalBytes, pages.PageSize, pages.PageCount,
+            pages.JournalMode, pages.AutoVacuum, pages.NeedsFullVacuum, vacuum.LastRun, vacuum.NextRunAt));
+    }
+
+    internal static async Task<Ok<PragmaReport>> GetPragmas(StorageInspector inspector, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new PragmaReport(await inspector.CheckPragmasAsync(cancellationToken)));
+
+    internal static async Task<Ok<VacuumResult>> Vacuum(int? pages, string? mode, VacuumService vacuum, CancellationToken cancellationToken)
+    {
+        var full = mode switch
+        {
+            null or "incremental" => false,
+            "full" => true,
+            _ => throw DomainValidationException.For("mode", "mode must be 'incremental' or 'full'."),
+        };
+        if (pages is < 1 or > 10_000_000)
+        {
+            throw DomainValidationException.For("pages", "pages must be between 1 and 10000000.");
+        }
+
+        return TypedResults.Ok(full
+            ? await vacuum.RunFullAsync(cancellationToken)
+            : await vacuum.RunIncrementalAsync(pages, cancellationToken));
+    }
+
+    internal static async Task<Ok<BackupResult>> Backup(BackupService backups, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await backups.BackupAsync(cancellationToken));
+
+    internal static Ok<TelemetryReport> GetTelemetry(DualWriteTelemetry dualWrite, RetryTelemetry retry, ConsensusDatabase database)
+    {
+        var writes = dualWrite.Snapshot();
+        var retries = retry.Snapshot();
+        var pool = database.Pool.Statistics;
+        return TypedResults.Ok(new TelemetryReport(
+            new DualWriteReport(writes.Writes, writes.Validated, writes.Mismatches, writes.MismatchRate),
+            new RetryReport(retries.Operations, retries.RetriedOperations, retries.Attempts, retries.Recovered, retries.Exhausted, retries.RetryRate, retries.Alert),
+            new PoolReport(pool.Size, pool.InUse, pool.Idle, pool.Open, pool.Waits, pool.Timeouts, pool.Replaced)));
+    }
+}
+
+/// <summary>The storage file's state.</summary>
+internal sealed record StorageReport(
+    string Path, long SizeBytes, long FreelistBytes, long WalBytes, long PageSize, long PageCount,
+    string JournalMode, string AutoVacuum, bool NeedsFullVacuum, VacuumResult? LastVacuum, DateTimeOffset? NextVacuumAt);
+
+/// <summary>One item per pragma.</summary>
+internal sealed record PragmaReport(IReadOnlyList<PragmaCheck> Items);
+
+/// <summary>Counters for operators.</summary>
+internal sealed record TelemetryReport(DualWriteReport DualWrite, RetryReport Retry, PoolReport Pool);
+
+/// <summary>Dual-write counters.</summary>
+internal sealed record DualWriteReport(long Writes, long Validated, long Mismatches, double MismatchRate);
+
+/// <summary>Retry counters; alert is true when the recent retry rate exceeds 20%.</summary>
+internal sealed record RetryReport(long Operations, long RetriedOperations, long Attempts, long Recovered, long Exhausted, double RetryRate, bool Alert);
+
+/// <summary>Connection pool counters.</summary>
+internal sealed record PoolReport(int Size, int InUse, int Idle, int Open, long Waits, long Timeouts, long Replaced);

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using ConsensusApi.Domain.Errors;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ConsensusApi.Errors;
+
+/// <summary>
+/// Maps every failure to RFC 9457 problem details with the contract's status codes, in one
+/// switch: the Domain's typed exceptions, the framework's bad-request exceptions (bad JSON, wrong
+/// types, body too large, wrong content type), and anything else as a bare 500 without details.
+/// </summary>
+internal sealed partial class DomainExceptionHandler(IProblemDetailsService problemDetails, ILogger<DomainExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+            return true;
+        }
+
+        var problem = exception switch
+        {
+            DomainValidationException validation => new HttpValidationProblemDetails(validation.Errors.ToDictionary(e => e.Key, e => e.Value))
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Detail = "One or more fields are invalid; see errors.",
+            },
+            ContentTooLargeException tooLarge => Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message),
+            NotFoundException notFound => Problem(StatusCodes.Status404NotFound, notFound.Message),
+            ConflictException conflict => Problem(StatusCodes.Status409Conflict, conflict.Message),
+            StorageUnavailableException unavailable => Unavailable(httpContext, unavailable.RetryAfter, unavailable.Message),
+            StorageFullException => Problem(StatusCodes.Status507InsufficientStorage, "The database or its disk is full; nothing was written."),
+            DegradedConsensusException degraded => Problem(StatusCodes.Status409Conflict, degraded.Message),
+            BadHttpRequestException badRequest => Problem(badRequest.StatusCode, Describe(badRequest)),
+            JsonException json => Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON: " + json.Message),
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            LogUnhandled(logger, httpContext.Request.Method, httpContext.Request.Path, exception);
+            problem = Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred. It has been logged.");
+        }
+
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    private static ProblemDetails Problem(int status, string detail) => new() { Status = status, Detail = detail };
+
+    private static ProblemDetails Unavailable(HttpContext context, TimeSpan retryAfter, string detail)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return Problem(StatusCodes.Status503ServiceUnavailable, detail);
+    }
+
+    /// <summary>The framework's message plus, for JSON, the parser's (which names the path and position).</summary>
+    private static string Describe(BadHttpRequestException exception) => exception switch
+    {
+        { StatusCode: StatusCodes.Status413PayloadTooLarge } => "The request body is larger than the limit (Limits:MaxRequestBodyBytes).",
+        { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "The request body must be JSON (Content-Type: application/json).",
+        { InnerException: JsonException json } => "The body is not valid JSON for this operation: " + json.Message,
+        _ => exception.Message,
+    };
+
+    [LoggerMessage(2001, LogLevel.Error, "Unhandled error on {Method} {Path}.")]
+    private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
+}

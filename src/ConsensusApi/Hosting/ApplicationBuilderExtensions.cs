@@ -1,0 +1,53 @@
+using ConsensusApi.Domain.Options;
+using ConsensusApi.Endpoints;
+using ConsensusApi.OpenApi;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace ConsensusApi.Hosting;
+
+/// <summary>The HTTP pipeline and the routes.</summary>
+internal static class ApplicationBuilderExtensions
+{
+    public static WebApplication UseConsensusPipeline(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimit>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseHttpMetrics();
+        return app;
+    }
+
+    public static WebApplication MapConsensusEndpoints(this WebApplication app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapArtifactEndpoints();
+        api.MapRunEndpoints();
+        api.MapSynthesisEndpoints();
+        api.MapSpecEndpoints();
+        api.MapAdminEndpoints();
+
+        var health = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
+        health.MapHealthChecks("/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write })
+            .WithSummary("200 while the process runs");
+        health.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.Write })
+            .WithSummary("200 when the database is open, its pragmas verified and its schema current; 503 otherwise");
+
+        app.Services.GetRequiredService<StorageGauges>().Register();
+        app.MapMetrics("/metrics").AllowAnonymous();
+        app.MapConsensusOpenApi();
+        return app;
+    }
+}
+
+/// <summary>Refuses a declared body over <c>Limits:MaxRequestBodyBytes</c> before reading it; Kestrel enforces the same limit on streamed bodies.</summary>
+internal sealed class RequestBodyLimit(RequestDelegate next, IOptions<LimitsOptions> limits)
+{
+    public Task InvokeAsync(HttpContext context) =>
+        context.Request.ContentLength > limits.Value.MaxRequestBodyBytes
+            ? throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge)
+            : next(context);
+}
