@@ -14,6 +14,7 @@ try
     var app = builder.Build();
     app.UseConsensusPipeline();
     app.MapConsensusEndpoints();
+    await app.VerifyStartupAsync();
     await app.RunAsync();
     return 0;
 }

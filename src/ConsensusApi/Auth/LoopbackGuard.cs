@@ -7,17 +7,27 @@ namespace ConsensusApi.Auth;
 internal sealed class StartupRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// Refuses to start an open service (no API keys) on anything but a loopback address. Runs as
-/// the first hosted service, before the server binds, from the addresses configured through
-/// <c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>HTTP_PORTS</c> or <c>Kestrel:Endpoints</c>.
+/// Refuses to start an open service (no API keys) on anything but a loopback address, judged
+/// before the server binds from the addresses configured through <c>--urls</c>,
+/// <c>ASPNETCORE_URLS</c>, <c>HTTP_PORTS</c> or <c>Kestrel:Endpoints</c>. Runs as the first
+/// hosted service, and earlier still from <c>Program</c>.
 /// </summary>
 internal sealed class LoopbackGuard(IConfiguration configuration, IOptions<AuthOptions> auth) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        Check();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <exception cref="StartupRefusedException">Open mode on a non-loopback address.</exception>
+    public void Check()
+    {
         if (!auth.Value.IsOpen)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         var exposed = ConfiguredUrls(configuration).Where(url => !IsLoopback(url)).ToList();
@@ -27,11 +37,7 @@ internal sealed class LoopbackGuard(IConfiguration configuration, IOptions<AuthO
                 $"no API keys are configured (Auth:ApiKeys), so the service runs open and listens only on loopback, " +
                 $"but it was asked to listen on {string.Join(", ", exposed)}. Configure Auth:ApiKeys, or listen on 127.0.0.1 (--urls http://127.0.0.1:5000).");
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     internal static IEnumerable<string> ConfiguredUrls(IConfiguration configuration)
     {

@@ -45,7 +45,8 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<StorageGauges>();
 
         // Start order: refuse an open service on a public address, open the database, then the schedule.
-        services.AddHostedService<LoopbackGuard>();
+        services.AddSingleton<LoopbackGuard>();
+        services.AddHostedService(provider => provider.GetRequiredService<LoopbackGuard>());
         services.AddHostedService<DatabaseLifetime>();
         services.AddHostedService<VacuumBackgroundService>();
         return services;
