@@ -1,7 +1,6 @@
 using ConsensusApi.Domain.Options;
 using ConsensusApi.Endpoints;
 using ConsensusApi.OpenApi;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
@@ -48,11 +47,7 @@ internal static class ApplicationBuilderExtensions
         api.MapSpecEndpoints();
         api.MapAdminEndpoints();
 
-        var health = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
-        health.MapHealthChecks("/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write })
-            .WithSummary("200 while the process runs");
-        health.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.Write })
-            .WithSummary("200 when the database is open, its pragmas verified and its schema current; 503 otherwise");
+        app.MapHealthEndpoints();
 
         app.Services.GetRequiredService<StorageGauges>().Register();
         app.MapMetrics("/metrics").AllowAnonymous();

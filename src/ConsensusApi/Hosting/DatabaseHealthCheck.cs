@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ConsensusApi.Domain.Maintenance;
 using ConsensusApi.Domain.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -19,26 +18,5 @@ internal sealed class DatabaseHealthCheck(ConsensusDatabase database, StorageIns
         return status.CurrentVersion == status.LatestVersion
             ? HealthCheckResult.Healthy($"Schema version {status.CurrentVersion}; pragmas verified at start-up.")
             : HealthCheckResult.Unhealthy($"Schema version {status.CurrentVersion}, expected {status.LatestVersion}.");
-    }
-}
-
-/// <summary>Health responses as JSON: overall status and each check's.</summary>
-internal static class HealthResponse
-{
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public static Task Write(HttpContext context, HealthReport report)
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new
-        {
-            status = report.Status.ToString().ToLowerInvariant(),
-            checks = report.Entries.Select(entry => new
-            {
-                name = entry.Key,
-                status = entry.Value.Status.ToString().ToLowerInvariant(),
-                description = entry.Value.Description,
-            }),
-        }, Json));
     }
 }

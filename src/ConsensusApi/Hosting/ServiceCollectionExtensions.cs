@@ -40,7 +40,7 @@ internal static class ServiceCollectionExtensions
             .AddPolicy(Roles.Policies.Administer, policy => policy.RequireRole(Roles.Admin));
 
         services.AddSingleton<IdempotencyKeys>();
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [HealthEndpoints.ReadyTag]);
         services.AddConsensusOpenApi();
         services.AddSingleton<StorageGauges>();
 

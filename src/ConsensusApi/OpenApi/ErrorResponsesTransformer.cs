@@ -11,19 +11,19 @@ namespace ConsensusApi.OpenApi;
 /// </summary>
 internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
 {
-    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var description = context.Description;
         var route = description.RelativePath ?? "";
         if (!route.StartsWith("api/", StringComparison.Ordinal))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var method = description.HttpMethod ?? "GET";
         var write = method is "POST" or "PUT" or "DELETE";
-        var problem = await context.GetOrCreateSchemaAsync(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), null, cancellationToken);
-        var validation = await context.GetOrCreateSchemaAsync(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails), null, cancellationToken);
+        var problem = new OpenApiSchemaReference(ProblemSchemas.Problem, context.Document);
+        var validation = new OpenApiSchemaReference(ProblemSchemas.ValidationProblem, context.Document);
         operation.Responses ??= [];
 
         Add(operation, "400", "Invalid input: bad JSON, wrong types or failed validation (errors lists every field).", validation);
@@ -67,6 +67,8 @@ internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
                 Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 128 },
             });
         }
+
+        return Task.CompletedTask;
     }
 
     private static OpenApiResponse Add(OpenApiOperation operation, string status, string description, IOpenApiSchema schema)

@@ -24,9 +24,26 @@ internal static class OpenApiSetup
                 {
                     Title = "ConsensusApi",
                     Version = "v1",
+                    License = new OpenApiLicense { Name = "Proprietary" },
                     Description = "Consensus artifacts of spec-driven workflows: agent outputs, consensus runs and syntheses, stored in SQLite. " +
                         "Errors are RFC 9457 problem details. Authenticate with an API key in the X-Api-Key header (roles reader, writer, admin).",
                 };
+                // The address the document was requested on, without the trailing slash linters reject.
+                foreach (var server in document.Servers ?? [])
+                {
+                    server.Url = server.Url?.TrimEnd('/');
+                }
+
+                document.Tags = new HashSet<OpenApiTag>
+                {
+                    new() { Name = "Artifacts", Description = "Agent outputs for a spec and stage." },
+                    new() { Name = "Runs", Description = "Consensus runs: one per spec, stage and run timestamp." },
+                    new() { Name = "Synthesis", Description = "The synthesis that records whether the agents agreed." },
+                    new() { Name = "Specs", Description = "Specs as a whole: summaries and deletes." },
+                    new() { Name = "Admin", Description = "Schema, storage, vacuum, backup and telemetry (admin role)." },
+                    new() { Name = "Health", Description = "Liveness and readiness (no key needed)." },
+                };
+                ProblemSchemas.AddTo(document);
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
@@ -40,19 +57,21 @@ internal static class OpenApiSetup
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                // Stable operationIds: the handler's method name.
+                operation.OperationId ??= context.Description.ActionDescriptor.EndpointMetadata.OfType<System.Reflection.MethodInfo>().FirstOrDefault()?.Name;
                 var secured = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any();
-                if (secured)
-                {
-                    operation.Security ??= [];
-                    operation.Security.Add(new OpenApiSecurityRequirement
+                operation.Security ??= [];
+                operation.Security.Add(secured
+                    ? new OpenApiSecurityRequirement
                     {
                         [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, context.Document)] = [],
-                    });
-                }
+                    }
+                    : new OpenApiSecurityRequirement()); // an empty requirement: no key needed
 
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer<ErrorResponsesTransformer>();
+            options.AddSchemaTransformer<SchemaExamples>();
         });
 
     public static WebApplication MapConsensusOpenApi(this WebApplication app)
