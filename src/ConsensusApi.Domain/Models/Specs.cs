@@ -30,6 +30,15 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 /// <summary>Keyset page request: at most <paramref name="Limit"/> items after <paramref name="Cursor"/>.</summary>
 public readonly record struct PageRequest(int Limit = PageRequest.DefaultLimit, string? Cursor = null)
 {
+    /// <summary>
+    /// The first page of <see cref="DefaultLimit"/> items. Without this constructor a struct's
+    /// <c>new PageRequest()</c> skips the primary constructor's defaults and asks for 0 items.
+    /// </summary>
+    public PageRequest()
+        : this(DefaultLimit)
+    {
+    }
+
     /// <summary>Items per page when the client gives no limit.</summary>
     public const int DefaultLimit = 50;
 

@@ -9,6 +9,21 @@ namespace ConsensusApi.Domain.Storage;
 /// <summary>Agent outputs: stored in both schemas at once, read from the normalized one.</summary>
 public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator validator, DualWriteTelemetry dualWrite)
 {
+    /// <summary>One artifact by id.</summary>
+    internal const string GetSql =
+        $"SELECT {Rows.ArtifactColumns} FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id WHERE o.id = @id";
+
+    /// <summary>A page of a stage's artifacts, newest first, optionally of one agent and after a cursor.</summary>
+    internal static string ListSql(bool byAgent, bool afterCursor) => $"""
+        SELECT {Rows.ArtifactColumns}
+        FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id
+        WHERE o.spec_id = @specId AND o.stage = @stage
+        {(byAgent ? "AND o.agent_name = @agentName" : "")}
+        {(afterCursor ? "AND (o.output_timestamp, o.id) < (@ts, @id)" : "")}
+        ORDER BY o.output_timestamp DESC, o.id DESC
+        LIMIT @take
+        """;
+
     /// <summary>Stores one artifact (dual-write), creating its run when absent.</summary>
     public async ValueTask<WriteOutcome<Artifact>> StoreAsync(ArtifactRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -58,8 +73,7 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
     public async ValueTask<Artifact> GetAsync(long id, CancellationToken cancellationToken)
     {
         var row = await storage.ReadAsync("get_artifact", (connection, token) => connection.QuerySingleOrDefault<ArtifactRow>(new CommandDefinition(
-            $"SELECT {Rows.ArtifactColumns} FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id WHERE o.id = @id",
-            new { id }, cancellationToken: token)), cancellationToken);
+            GetSql, new { id }, cancellationToken: token)), cancellationToken);
         return row?.ToModel() ?? throw new NotFoundException($"Artifact {id} does not exist.");
     }
 
@@ -74,15 +88,7 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
         }
 
         var after = Cursor.DecodeNumeric(page.Cursor);
-        var sql = $"""
-            SELECT {Rows.ArtifactColumns}
-            FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id
-            WHERE o.spec_id = @specId AND o.stage = @stage
-            {(agentName is null ? "" : "AND o.agent_name = @agentName")}
-            {(after is null ? "" : "AND (o.output_timestamp, o.id) < (@ts, @id)")}
-            ORDER BY o.output_timestamp DESC, o.id DESC
-            LIMIT @take
-            """;
+        var sql = ListSql(byAgent: agentName is not null, afterCursor: after is not null);
         return storage.ReadAsync("list_artifacts", (connection, token) =>
         {
             var rows = connection.Query<ArtifactRow>(new CommandDefinition(sql,

@@ -9,6 +9,29 @@ namespace ConsensusApi.Domain.Storage;
 /// <summary>Consensus runs, keyed by spec, stage and run timestamp.</summary>
 public sealed class RunRepository(StorageExecutor storage)
 {
+    /// <summary>One run by id.</summary>
+    internal const string GetSql = $"SELECT {Rows.RunColumns} FROM consensus_runs r WHERE r.id = @id";
+
+    /// <summary>A stage's newest run.</summary>
+    internal const string LatestSql = $"""
+        SELECT {Rows.RunColumns} FROM consensus_runs r
+        WHERE r.spec_id = @specId AND r.stage = @stage
+        ORDER BY r.run_timestamp DESC, r.id DESC LIMIT 1
+        """;
+
+    /// <summary>A run's outputs, oldest first.</summary>
+    internal const string OutputsSql =
+        $"SELECT {Rows.ArtifactColumns} FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id WHERE o.run_id = @runId ORDER BY o.id";
+
+    /// <summary>A page of a stage's runs, newest first, optionally after a cursor.</summary>
+    internal static string ListSql(bool afterCursor) => $"""
+        SELECT {Rows.RunColumns} FROM consensus_runs r
+        WHERE r.spec_id = @specId AND r.stage = @stage
+        {(afterCursor ? "AND (r.run_timestamp, r.id) < (@ts, @id)" : "")}
+        ORDER BY r.run_timestamp DESC, r.id DESC
+        LIMIT @take
+        """;
+
     /// <summary>Inserts the run or updates it; omitted fields keep their stored values on update.</summary>
     public ValueTask<WriteOutcome<Run>> UpsertAsync(RunUpsertRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -40,7 +63,7 @@ public sealed class RunRepository(StorageExecutor storage)
         await storage.ReadAsync("get_run", (connection, token) =>
         {
             var row = connection.QuerySingleOrDefault<RunRow>(new CommandDefinition(
-                $"SELECT {Rows.RunColumns} FROM consensus_runs r WHERE r.id = @id", new { id }, cancellationToken: token));
+                GetSql, new { id }, cancellationToken: token));
             return row?.ToModel(Outputs(connection, row.Id));
         }, cancellationToken) ?? throw new NotFoundException($"Run {id} does not exist.");
 
@@ -52,11 +75,7 @@ public sealed class RunRepository(StorageExecutor storage)
         return await storage.ReadAsync("latest_run", (connection, token) =>
         {
             var row = connection.QuerySingleOrDefault<RunRow>(new CommandDefinition(
-                $"""
-                SELECT {Rows.RunColumns} FROM consensus_runs r
-                WHERE r.spec_id = @specId AND r.stage = @stage
-                ORDER BY r.run_timestamp DESC, r.id DESC LIMIT 1
-                """, new { specId, stage }, cancellationToken: token));
+                LatestSql, new { specId, stage }, cancellationToken: token));
             return row?.ToModel(Outputs(connection, row.Id));
         }, cancellationToken) ?? throw new NotFoundException($"Spec '{specId}' has no run for stage '{stage}'.");
     }
@@ -67,13 +86,7 @@ public sealed class RunRepository(StorageExecutor storage)
         RequestValidator.ValidateScope(specId, stage);
         RequestValidator.ValidateLimit(page.Limit);
         var after = Cursor.DecodeNumeric(page.Cursor);
-        var sql = $"""
-            SELECT {Rows.RunColumns} FROM consensus_runs r
-            WHERE r.spec_id = @specId AND r.stage = @stage
-            {(after is null ? "" : "AND (r.run_timestamp, r.id) < (@ts, @id)")}
-            ORDER BY r.run_timestamp DESC, r.id DESC
-            LIMIT @take
-            """;
+        var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_runs", (connection, token) =>
         {
             var rows = connection.Query<RunRow>(new CommandDefinition(sql,
@@ -96,7 +109,5 @@ public sealed class RunRepository(StorageExecutor storage)
             new { specId, stage, runTimestamp, now });
 
     internal static List<Artifact> Outputs(SqliteConnection connection, long runId) =>
-        connection.Query<ArtifactRow>(
-            $"SELECT {Rows.ArtifactColumns} FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id WHERE o.run_id = @runId ORDER BY o.id",
-            new { runId }).Select(row => row.ToModel()).ToList();
+        connection.Query<ArtifactRow>(OutputsSql, new { runId }).Select(row => row.ToModel()).ToList();
 }

@@ -9,18 +9,24 @@ namespace ConsensusApi.Domain.Storage;
 /// <summary>Specs as a whole: their summaries, and deleting a spec or a stage in both schemas.</summary>
 public sealed class SpecRepository(StorageExecutor storage)
 {
+    /// <summary>The stages of the specs of a page.</summary>
+    internal const string StagesSql = "SELECT spec_id, stage FROM spec_stages WHERE spec_id IN @ids ORDER BY spec_id, stage";
+
+    /// <summary>A page of specs by latest activity, newest first, optionally after a cursor.</summary>
+    internal static string ListSql(bool afterCursor) => $"""
+        SELECT spec_id AS SpecId, run_count AS RunCount, artifact_count AS ArtifactCount, last_activity_at AS LastActivityAt
+        FROM specs
+        {(afterCursor ? "WHERE (last_activity_at, spec_id) < (@ts, @key)" : "")}
+        ORDER BY last_activity_at DESC, spec_id DESC
+        LIMIT @take
+        """;
+
     /// <summary>Specs by latest activity, newest first, with counts over all their stages.</summary>
     public ValueTask<Page<SpecSummary>> ListAsync(PageRequest page, CancellationToken cancellationToken)
     {
         RequestValidator.ValidateLimit(page.Limit);
         var after = Cursor.DecodeKeyed(page.Cursor);
-        var sql = $"""
-            SELECT spec_id AS SpecId, run_count AS RunCount, artifact_count AS ArtifactCount, last_activity_at AS LastActivityAt
-            FROM specs
-            {(after is null ? "" : "WHERE (last_activity_at, spec_id) < (@ts, @key)")}
-            ORDER BY last_activity_at DESC, spec_id DESC
-            LIMIT @take
-            """;
+        var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_specs", (connection, token) =>
         {
             var rows = connection.Query<SpecRow>(new CommandDefinition(sql,
@@ -28,8 +34,7 @@ public sealed class SpecRepository(StorageExecutor storage)
             var more = rows.Count > page.Limit;
             var pageRows = rows.Take(page.Limit).ToList();
             var stages = connection.Query<(string SpecId, string Stage)>(new CommandDefinition(
-                    "SELECT spec_id, stage FROM spec_stages WHERE spec_id IN @ids ORDER BY spec_id, stage",
-                    new { ids = pageRows.Select(row => row.SpecId).ToArray() }, cancellationToken: token))
+                    StagesSql, new { ids = pageRows.Select(row => row.SpecId).ToArray() }, cancellationToken: token))
                 .ToLookup(row => row.SpecId, row => row.Stage, StringComparer.Ordinal);
             var items = pageRows.Select(row => new SpecSummary
             {

@@ -15,6 +15,13 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
         r.run_timestamp AS RunTimestamp, s.created_at AS CreatedAt
         """;
 
+    /// <summary>A stage's newest synthesis.</summary>
+    internal const string LatestSql = $"""
+        SELECT {Columns} FROM run_syntheses s JOIN consensus_runs r ON r.id = s.run_id
+        WHERE s.spec_id = @specId AND s.stage = @stage
+        ORDER BY s.created_at DESC, s.id DESC LIMIT 1
+        """;
+
     /// <summary>Stores a synthesis and sets its run's consensus flags (dual-write).</summary>
     public async ValueTask<WriteOutcome<Synthesis>> StoreAsync(SynthesisRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -94,11 +101,7 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
     {
         RequestValidator.ValidateScope(specId, stage);
         var row = await storage.ReadAsync("latest_synthesis", (connection, token) => connection.QuerySingleOrDefault<SynthesisRow>(new CommandDefinition(
-            $"""
-            SELECT {Columns} FROM run_syntheses s JOIN consensus_runs r ON r.id = s.run_id
-            WHERE s.spec_id = @specId AND s.stage = @stage
-            ORDER BY s.created_at DESC, s.id DESC LIMIT 1
-            """, new { specId, stage }, cancellationToken: token)), cancellationToken);
+            LatestSql, new { specId, stage }, cancellationToken: token)), cancellationToken);
         return row?.ToModel() ?? throw new NotFoundException($"Spec '{specId}' has no synthesis for stage '{stage}'.");
     }
 

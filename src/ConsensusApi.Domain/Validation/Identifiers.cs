@@ -30,9 +30,9 @@ public static partial class Identifiers
     /// <summary>A positive Unix millisecond timestamp no later than year 9999.</summary>
     public static bool IsTimestamp(long value) => value is > 0 and <= MaxTimestamp;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SpecIdPattern();
 
-    [GeneratedRegex("^[a-z][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z][a-z0-9._-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex StagePattern();
 }

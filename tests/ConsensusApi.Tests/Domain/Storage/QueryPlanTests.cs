@@ -1,0 +1,120 @@
+using ConsensusApi.Domain.Models;
+using ConsensusApi.Domain.Storage;
+using ConsensusApi.Tests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.Time.Testing;
+using static ConsensusApi.Tests.Domain.Storage.StorageTestData;
+
+namespace ConsensusApi.Tests.Domain.Storage;
+
+/// <summary>
+/// Every read path's SQL, exactly as the repositories run it, must be served by an index on a
+/// freshly migrated database without statistics: no full scan of a table and no sort of a
+/// stage (<c>USE TEMP B-TREE FOR ORDER BY</c>), so a read's cost does not grow with the rows stored.
+/// </summary>
+public class QueryPlanTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string> ReadPaths =>
+    [
+        "get artifact", "list artifacts", "list artifacts after cursor", "list artifacts of agent", "list artifacts of agent after cursor",
+        "get run", "list runs", "list runs after cursor", "latest run", "run outputs", "latest synthesis",
+        "list specs", "list specs after cursor", "spec stages",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ReadPaths))]
+    public async Task ReadPathIsServedByAnIndexWithoutSortingOrScanning(string readPath)
+    {
+        await using var db = await SeededAsync();
+        var (sql, parameters, expected) = Query(readPath);
+
+        var plan = await PlanAsync(db, sql, parameters);
+
+        Assert.Equal(0, Scalar(db.Path, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"));
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, IsFullScan);
+        foreach (var step in expected)
+        {
+            Assert.Contains(step, plan);
+        }
+    }
+
+    private static (string Sql, object Parameters, string[] Expected) Query(string readPath)
+    {
+        const string outputsByStage = "SEARCH o USING INDEX idx_agent_outputs_stage_newest";
+        const string outputsByAgent = "SEARCH o USING INDEX idx_agent_outputs_stage_agent_newest";
+        const string runById = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)";
+        var list = new { specId = SpecId, stage = Stage, agentName = "gemini", ts = 5000L, id = 10L, take = 51 };
+        return readPath switch
+        {
+            "get artifact" => (ArtifactRepository.GetSql, new { id = 3L },
+                ["SEARCH o USING INTEGER PRIMARY KEY (rowid=?)", runById]),
+            "list artifacts" => (ArtifactRepository.ListSql(byAgent: false, afterCursor: false), list,
+                [outputsByStage + " (spec_id=? AND stage=?)", runById]),
+            "list artifacts after cursor" => (ArtifactRepository.ListSql(byAgent: false, afterCursor: true), list,
+                [outputsByStage + " (spec_id=? AND stage=? AND output_timestamp<?)", runById]),
+            "list artifacts of agent" => (ArtifactRepository.ListSql(byAgent: true, afterCursor: false), list,
+                [outputsByAgent + " (spec_id=? AND stage=? AND agent_name=?)", runById]),
+            "list artifacts of agent after cursor" => (ArtifactRepository.ListSql(byAgent: true, afterCursor: true), list,
+                [outputsByAgent + " (spec_id=? AND stage=? AND agent_name=? AND output_timestamp<?)", runById]),
+            "get run" => (RunRepository.GetSql, new { id = 2L }, [runById]),
+            "list runs" => (RunRepository.ListSql(afterCursor: false), list,
+                ["SEARCH r USING INDEX sqlite_autoindex_consensus_runs_1 (spec_id=? AND stage=?)"]),
+            "list runs after cursor" => (RunRepository.ListSql(afterCursor: true), list,
+                ["SEARCH r USING INDEX sqlite_autoindex_consensus_runs_1 (spec_id=? AND stage=? AND run_timestamp<?)"]),
+            "latest run" => (RunRepository.LatestSql, list,
+                ["SEARCH r USING INDEX sqlite_autoindex_consensus_runs_1 (spec_id=? AND stage=?)"]),
+            "run outputs" => (RunRepository.OutputsSql, new { runId = 2L },
+                [runById, "SEARCH o USING INDEX idx_agent_outputs_run (run_id=?)"]),
+            "latest synthesis" => (SynthesisRepository.LatestSql, list,
+                ["SEARCH s USING INDEX idx_run_syntheses_stage_newest (spec_id=? AND stage=?)", runById]),
+            // The one read without a WHERE: it walks idx_specs_activity from its newest end and stops
+            // at LIMIT, which SQLite reports as a SCAN of that index, not of the table.
+            "list specs" => (SpecRepository.ListSql(afterCursor: false), new { take = 51 },
+                ["SCAN specs USING INDEX idx_specs_activity"]),
+            "list specs after cursor" => (SpecRepository.ListSql(afterCursor: true), new { ts = 5000L, key = "SPEC-3", take = 51 },
+                ["SEARCH specs USING INDEX idx_specs_activity ((last_activity_at,spec_id)<(?,?))"]),
+            "spec stages" => (SpecRepository.StagesSql, new { ids = new[] { "SPEC-1", "SPEC-2", SpecId } },
+                ["SEARCH spec_stages USING PRIMARY KEY (spec_id=?)"]),
+            _ => throw new ArgumentOutOfRangeException(nameof(readPath), readPath, null),
+        };
+    }
+
+    /// <summary>A step that reads a whole table: <c>SCAN t</c> without an index.</summary>
+    private static bool IsFullScan(string step) =>
+        step.StartsWith("SCAN ", StringComparison.Ordinal) && !step.Contains(" USING ", StringComparison.Ordinal);
+
+    private static async Task<IReadOnlyList<string>> PlanAsync(TestDatabase db, string sql, object parameters)
+    {
+        using var lease = await db.Database.Pool.AcquireAsync(Ct);
+        return [.. lease.Connection.Query<(long Id, long Parent, long NotUsed, string Detail)>("EXPLAIN QUERY PLAN " + sql, parameters)
+            .Select(row => row.Detail)];
+    }
+
+    /// <summary>A migrated database with a few specs, stages, agents, runs and syntheses; never analyzed.</summary>
+    private static async Task<TestDatabase> SeededAsync()
+    {
+        var clock = new FakeTimeProvider(Start);
+        var db = await TestDatabase.OpenAsync(timeProvider: clock);
+        var artifacts = db.Get<ArtifactRepository>();
+        var items = new List<ArtifactRequest>();
+        foreach (var spec in new[] { SpecId, "SPEC-1", "SPEC-2", "SPEC-3" })
+        {
+            foreach (var stage in new[] { Stage, "spec-tasks", "spec-implement" })
+            {
+                for (var run = 0; run < 3; run++)
+                {
+                    items.AddRange(new[] { "gemini", "claude", "gpt" }.Select(agent => Artifact(spec, stage, agent, 1000 + run)));
+                }
+            }
+        }
+
+        await artifacts.StoreBatchAsync(new ArtifactBatchRequest { Items = items }, null, Ct);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await db.Get<SynthesisRepository>().StoreAsync(Synthesis(runTimestamp: 1000), null, Ct);
+        await db.Get<SynthesisRepository>().StoreAsync(Synthesis("SPEC-1", runTimestamp: 1001), null, Ct);
+        return db;
+    }
+}
