@@ -27,9 +27,16 @@ public sealed class BackupService(ConsensusDatabase database, StorageExecutor st
     {
         var now = timeProvider.GetUtcNow();
         var folder = System.IO.Path.GetFullPath(options.Value.Folder);
-        var name = string.Create(CultureInfo.InvariantCulture,
-            $"{System.IO.Path.GetFileNameWithoutExtension(database.Path)}-{now:yyyyMMdd'T'HHmmssfff'Z'}.db");
-        return BackupToAsync(System.IO.Path.Combine(folder, name), cancellationToken);
+        var stem = string.Create(CultureInfo.InvariantCulture,
+            $"{System.IO.Path.GetFileNameWithoutExtension(database.Path)}-{now:yyyyMMdd'T'HHmmssfff'Z'}");
+        var target = System.IO.Path.Combine(folder, stem + ".db");
+        for (var n = 2; File.Exists(target); n++)
+        {
+            // Two backups within one millisecond: keep both.
+            target = System.IO.Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}.db"));
+        }
+
+        return BackupToAsync(target, cancellationToken);
     }
 
     /// <summary>Writes a backup to <paramref name="destination"/>; an existing file there is an error.</summary>
