@@ -92,6 +92,40 @@ public sealed class ConsensusDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task LegacyFileLeftWithAHotJournalByACrashedWriterIsRolledBackAndOpened()
+    {
+        var path = _folder.File("legacy.db");
+        LegacyDatabase.Create(path, c => c.Execute(
+            "INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json, created_at) VALUES ('SPEC-A', 'spec-plan', 'gemini', '{}', '2026-01-02 03:04:05')"));
+        var crashed = _folder.File("crashed.db");
+        using (var terminalUi = SqliteFiles.OpenRaw(path))
+        {
+            // A small page cache spills the uncommitted rows into the file, so the journal is hot;
+            // copying the file and its journal mid-transaction is what a killed writer leaves behind.
+            terminalUi.Execute("PRAGMA cache_size = 1; BEGIN IMMEDIATE;");
+            for (var i = 0; i < 500; i++)
+            {
+                terminalUi.Execute("INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json) VALUES ('SPEC-A', 'spec-plan', 'lost', @content)", new { content = new string('x', 1000) });
+            }
+
+            File.Copy(path, crashed);
+            File.Copy(path + "-journal", crashed + "-journal");
+            terminalUi.Execute("ROLLBACK");
+        }
+
+        await using var database = SqliteFiles.Database(crashed, _meters);
+
+        await database.OpenAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(database.IsReady);
+        Assert.False(File.Exists(crashed + "-journal"));
+        using var lease = await database.Pool.AcquireAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new[] { "gemini" }, lease.Connection.Query<string>("SELECT agent_name FROM consensus_artifacts"));
+        Assert.Equal(new[] { "gemini" }, lease.Connection.Query<string>("SELECT agent_name FROM agent_outputs"));
+        Assert.Equal("ok", lease.Connection.ExecuteScalar<string>("PRAGMA integrity_check"));
+    }
+
+    [Fact]
     public async Task LegacyFileWithoutIncrementalAutoVacuumOpensAndSaysItNeedsAFullVacuum()
     {
         var path = _folder.File("legacy.db");
