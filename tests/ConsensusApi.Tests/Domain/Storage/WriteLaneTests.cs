@@ -255,6 +255,69 @@ public sealed class WriteLaneTests
     }
 
     [Fact]
+    public async Task LaneReplacesItsConnectionWhenItWasClosedUnderneathIt()
+    {
+        await using var db = await TestDatabase.OpenAsync();
+        var lane = db.Database.Writes;
+        SqliteConnection? first = null;
+
+        await Assert.ThrowsAnyAsync<Exception>(() => lane.ExecuteAsync((connection, _) =>
+        {
+            first = connection;
+            ArtifactRepository.Insert(connection, SqliteFiles.Artifact(agent: "lost"), Now, []);
+            connection.Close();
+            return 0;
+        }, Ct));
+        var (second, id) = await lane.ExecuteAsync((connection, _) => (connection, ArtifactRepository.Insert(connection, SqliteFiles.Artifact(agent: "kept"), Now, []).Id), Ct);
+
+        Assert.NotSame(first, second);
+        Assert.Equal(System.Data.ConnectionState.Open, second.State);
+        using var reader = SqliteFiles.OpenRaw(db.Path);
+        Assert.Equal(new[] { "kept" }, Agents(reader, "consensus_artifacts"));
+        Assert.Equal(id, reader.ExecuteScalar<long>("SELECT id FROM agent_outputs"));
+    }
+
+    [Fact]
+    public async Task LaneThatCannotGetAReplacementConnectionFailsTheUnitAndRecoversOnceOneIsFree()
+    {
+        await using var db = await TestDatabase.OpenAsync(new Dictionary<string, string?>
+        {
+            ["Database:PoolSize"] = "2",
+            ["Database:AcquireTimeoutMs"] = "2000",
+        });
+        var lane = db.Database.Writes;
+        var pool = db.Database.Pool;
+        var reader = await pool.AcquireAsync(Ct); // the pool is full: the lane's connection and this one
+        using var gate = new ManualResetEventSlim();
+        var broken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The lane's connection breaks; while it is being returned, a reader is already waiting for it.
+        var breaking = lane.ExecuteAsync<int>((connection, _) =>
+        {
+            connection.Close();
+            broken.SetResult();
+            gate.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
+            throw new InvalidOperationException("connection lost");
+        }, Ct);
+        await broken.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var waiting = pool.AcquireAsync(Ct).AsTask();
+        Assert.Equal(1, pool.Statistics.Waits);
+        var starved = lane.ExecuteAsync((c, _) => ArtifactRepository.Insert(c, SqliteFiles.Artifact(agent: "starved"), Now, []).Id, Ct);
+        gate.Set();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => breaking);
+        using var waiter = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await Assert.ThrowsAsync<TimeoutException>(() => starved.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+
+        // Once a connection is free again, the lane takes it and writes.
+        reader.Dispose();
+        var id = await lane.ExecuteAsync((c, _) => ArtifactRepository.Insert(c, SqliteFiles.Artifact(agent: "recovered"), Now, []).Id, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        using var check = SqliteFiles.OpenRaw(db.Path);
+        Assert.Equal(new[] { "recovered" }, Agents(check, "agent_outputs"));
+        Assert.Equal(id, check.ExecuteScalar<long>("SELECT id FROM consensus_artifacts"));
+    }
+
+    [Fact]
     public async Task LaneKeepsWorkingAfterAFailedUnit()
     {
         await using var db = await TestDatabase.OpenAsync();
