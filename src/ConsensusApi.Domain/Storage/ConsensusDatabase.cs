@@ -15,6 +15,9 @@ namespace ConsensusApi.Domain.Storage;
 /// </summary>
 public sealed class ConsensusDatabase : IAsyncDisposable
 {
+    /// <summary>SQLITE_READONLY_ROLLBACK: a read-only connection met a hot journal it cannot roll back.</summary>
+    private const int SqliteReadOnlyRollback = 776;
+
     private readonly DatabaseOptions _options;
     private readonly ConsensusMetrics _metrics;
     private readonly ILogger<ConsensusDatabase> _logger;
@@ -149,17 +152,30 @@ public sealed class ConsensusDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads an existing file without changing a byte: is it a database, and not too new?</summary>
+    /// <summary>
+    /// Reads an existing file without changing a byte (unless a crashed writer's hot journal must
+    /// be rolled back first): is it a database, and not too new?
+    /// </summary>
     private void InspectExistingFile()
     {
         int version;
         try
         {
-            using var connection = SqliteConnections.OpenReadOnly(Path);
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM sqlite_master";
-            command.ExecuteScalar();
-            version = MigrationRunner.GetSchemaVersion(connection);
+            version = ReadSchemaVersion(SqliteConnections.OpenReadOnly(Path));
+        }
+        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteReadOnlyRollback)
+        {
+            // A writer died mid-transaction (the terminal UI uses a rollback journal) and left a hot
+            // journal, which only a read-write connection can roll back. Let SQLite do so, as any of
+            // its clients does on the next open; that restores the last committed state.
+            try
+            {
+                version = ReadSchemaVersion(SqliteConnections.OpenExisting(Path));
+            }
+            catch (SqliteException inner)
+            {
+                throw Describe(inner);
+            }
         }
         catch (SqliteException ex)
         {
@@ -167,6 +183,15 @@ public sealed class ConsensusDatabase : IAsyncDisposable
         }
 
         MigrationRunner.EnsureNotNewer(version, Path);
+    }
+
+    private static int ReadSchemaVersion(SqliteConnection opened)
+    {
+        using var connection = opened;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master";
+        command.ExecuteScalar();
+        return MigrationRunner.GetSchemaVersion(connection);
     }
 
     private DatabaseStartupException Describe(SqliteException ex) => new(

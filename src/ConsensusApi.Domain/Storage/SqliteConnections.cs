@@ -38,6 +38,10 @@ internal static class SqliteConnections
     public static SqliteConnection OpenReadOnly(string path) =>
         OpenWith(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
 
+    /// <summary>Opens an existing file read-write without applying pragmas; never creates the file.</summary>
+    public static SqliteConnection OpenExisting(string path) =>
+        OpenWith(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+
     /// <summary>True when the connection sits inside an open transaction.</summary>
     public static bool InTransaction(SqliteConnection connection) =>
         connection.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0;

@@ -142,7 +142,11 @@ public sealed class WriteLane : IAsyncDisposable
                 return;
         }
 
-        EnsureConnection();
+        if (!TryEnsureConnection(_batch))
+        {
+            return;
+        }
+
         var connection = Connection;
         try
         {
@@ -223,7 +227,11 @@ public sealed class WriteLane : IAsyncDisposable
             return;
         }
 
-        EnsureConnection();
+        if (!TryEnsureConnection([item]))
+        {
+            return;
+        }
+
         var connection = Connection;
         try
         {
@@ -250,7 +258,11 @@ public sealed class WriteLane : IAsyncDisposable
             return;
         }
 
-        EnsureConnection();
+        if (!TryEnsureConnection([item]))
+        {
+            return;
+        }
+
         try
         {
             item.Run(Connection);
@@ -262,6 +274,32 @@ public sealed class WriteLane : IAsyncDisposable
         {
             SafeRollback(Connection);
             item.Fail(ex);
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the lane has an open connection. When no replacement can be had (the pool stays
+    /// full past <c>Database:AcquireTimeoutMs</c>, the file cannot be opened), the units fail with
+    /// that error, which retry may handle; it must not escape the writer thread, where it would
+    /// end the process.
+    /// </summary>
+    private bool TryEnsureConnection(IEnumerable<WorkItem> items)
+    {
+        try
+        {
+            EnsureConnection();
+            return true;
+        }
+#pragma warning disable CA1031 // Whatever keeps the lane from a connection is its callers' failure.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            foreach (var item in items)
+            {
+                item.Fail(ex);
+            }
+
+            return false;
         }
     }
 
@@ -305,7 +343,7 @@ public sealed class WriteLane : IAsyncDisposable
 
     private void Checkpoint()
     {
-        if (_lease is null)
+        if (_lease is not { Connection.State: System.Data.ConnectionState.Open })
         {
             return;
         }
