@@ -1,5 +1,6 @@
 using ConsensusApi.Domain.Errors;
 using ConsensusApi.Domain.Options;
+using ConsensusApi.Domain.Resilience;
 using ConsensusApi.Domain.Storage.Migrations;
 using ConsensusApi.Domain.Telemetry;
 using Microsoft.Data.Sqlite;
@@ -22,12 +23,15 @@ public sealed class ConsensusDatabase : IAsyncDisposable
     private readonly ConsensusMetrics _metrics;
     private readonly ILogger<ConsensusDatabase> _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly StoragePipeline _pipeline;
     private SqliteConnectionPool? _pool;
     private WriteLane? _writes;
 
     /// <summary>Creates the (not yet opened) database.</summary>
-    public ConsensusDatabase(IOptions<DatabaseOptions> options, ConsensusMetrics metrics, ILogger<ConsensusDatabase> logger, TimeProvider timeProvider)
+    public ConsensusDatabase(
+        IOptions<DatabaseOptions> options, ConsensusMetrics metrics, ILogger<ConsensusDatabase> logger, TimeProvider timeProvider, StoragePipeline pipeline)
     {
+        _pipeline = pipeline;
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _metrics = metrics;
@@ -76,8 +80,10 @@ public sealed class ConsensusDatabase : IAsyncDisposable
         {
             _pool = new SqliteConnectionPool(Path, _options, _metrics, _logger, _timeProvider);
             _pool.Warm(Math.Min(_options.MinIdle, _options.PoolSize));
-            using (var lease = await _pool.AcquireAsync(cancellationToken))
+            // Another process (the terminal UI, a backup tool) may hold the lock: migrate under retry.
+            await _pipeline.ExecuteAsync("open_database", async token =>
             {
+                using var lease = await _pool.AcquireAsync(token);
                 var connection = lease.Connection;
                 StartupPragmas = Pragmas.Check(connection, _options);
                 Pragmas.Verify(StartupPragmas, Path);
@@ -87,23 +93,37 @@ public sealed class ConsensusDatabase : IAsyncDisposable
                 }
 
                 new MigrationRunner(_logger, _timeProvider).MigrateToLatest(connection, Path);
-                var (artifacts, syntheses) = SqliteTransactions.Run(connection, TransactionKind.Immediate, (c, _) => LegacyBackfill.Run(c), cancellationToken);
+                var (artifacts, syntheses) = SqliteTransactions.Run(connection, TransactionKind.Immediate, (c, _) => LegacyBackfill.Run(c), token);
                 if (artifacts + syntheses > 0)
                 {
                     StorageLog.Backfilled(_logger, artifacts, syntheses);
                 }
 
                 StorageLog.DatabaseOpened(_logger, Path, MigrationRunner.GetSchemaVersion(connection), _options.PoolSize);
-            }
+                return true;
+            }, cancellationToken);
 
             _writes = new WriteLane(_pool, _options, _metrics, _logger);
             await _writes.StartAsync(cancellationToken);
+
+            // The lane keeps one connection for itself; MinIdle stay warm for readers.
+            _pool.Warm(Math.Min(_options.MinIdle, _options.PoolSize - 1));
             IsReady = true;
         }
         catch (SqliteException ex)
         {
             await CloseAsync();
             throw Describe(ex);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            await CloseAsync();
+            throw new DatabaseStartupException($"Database '{Path}' stayed locked by another process through every retry; stop the other writer or try again.", ex);
+        }
+        catch (StorageFullException ex)
+        {
+            await CloseAsync();
+            throw new DatabaseStartupException($"Database '{Path}': the disk is full (SQLITE_FULL).", ex);
         }
         catch
         {

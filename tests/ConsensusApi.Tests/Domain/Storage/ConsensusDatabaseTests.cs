@@ -30,7 +30,7 @@ public sealed class ConsensusDatabaseTests : IDisposable
     }
 
     [Fact]
-    public async Task OpenedPoolHasPoolSizeAndMinIdleConnectionsOpenOneOfThemLentToTheWriteLane()
+    public async Task OpenedPoolKeepsMinIdleConnectionsWarmForReadersBesideTheWriteLanesOwn()
     {
         await using var db = await TestDatabase.OpenAsync(new Dictionary<string, string?>
         {
@@ -41,9 +41,9 @@ public sealed class ConsensusDatabaseTests : IDisposable
         var statistics = db.Database.Pool.Statistics;
 
         Assert.Equal(10, statistics.Size);
-        Assert.Equal(4, statistics.Open);
+        Assert.Equal(5, statistics.Open);
         Assert.Equal(1, statistics.InUse);
-        Assert.Equal(3, statistics.Idle);
+        Assert.Equal(4, statistics.Idle);
         Assert.Equal((0, 0, 0), (statistics.Waits, statistics.Timeouts, statistics.Replaced));
     }
 

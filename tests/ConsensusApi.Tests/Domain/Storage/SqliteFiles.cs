@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ConsensusApi.Domain.Models;
 using ConsensusApi.Domain.Options;
+using ConsensusApi.Domain.Resilience;
 using ConsensusApi.Domain.Storage;
 using ConsensusApi.Domain.Telemetry;
 using ConsensusApi.Tests.Infrastructure;
@@ -95,9 +96,17 @@ internal static class SqliteFiles
         new(path, options, new ConsensusMetrics(meters), logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
 
     /// <summary>A database constructed directly (not through <see cref="TestDatabase"/>), so a failed open leaves the file for inspection.</summary>
-    public static ConsensusDatabase Database(string path, TestMeterFactory meters, ILogger<ConsensusDatabase>? logger = null, Action<DatabaseOptions>? configure = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(Options(path, configure)), new ConsensusMetrics(meters),
-            logger ?? NullLogger<ConsensusDatabase>.Instance, TimeProvider.System);
+    public static ConsensusDatabase Database(string path, TestMeterFactory meters, ILogger<ConsensusDatabase>? logger = null, Action<DatabaseOptions>? configure = null)
+    {
+        var metrics = new ConsensusMetrics(meters);
+        var pipeline = new StoragePipeline(
+            Microsoft.Extensions.Options.Options.Create(new RetryOptions()),
+            TimeProvider.System,
+            new RetryTelemetry(metrics, TimeProvider.System, NullLogger<RetryTelemetry>.Instance),
+            NullLogger<StoragePipeline>.Instance);
+        return new(Microsoft.Extensions.Options.Options.Create(Options(path, configure)), metrics,
+            logger ?? NullLogger<ConsensusDatabase>.Instance, TimeProvider.System, pipeline);
+    }
 
     public static ArtifactRequest Artifact(string specId = "SPEC-KIT-945", string stage = "spec-plan", string agent = "gemini", int n = 0, long? runTimestamp = null) => new()
     {
