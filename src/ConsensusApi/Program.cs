@@ -18,10 +18,13 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException or StartupRefusedException)
+catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException or StartupRefusedException
+    || (ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException)))
 {
-    // One clear line for the operator instead of a stack trace.
-    await Console.Error.WriteLineAsync($"ConsensusApi cannot start: {ex.Message}");
+    // One clear line for the operator instead of a stack trace. Start-up validation reports
+    // several invalid sections together, as an AggregateException of their failures.
+    var message = ex is AggregateException all ? string.Join("; ", all.InnerExceptions.Select(e => e.Message)) : ex.Message;
+    await Console.Error.WriteLineAsync($"ConsensusApi cannot start: {message}");
     return 1;
 }
 

@@ -29,12 +29,14 @@ internal static class ApplicationBuilderExtensions
 
     public static WebApplication UseConsensusPipeline(this WebApplication app)
     {
+        // Outermost, so a request is counted with the status code the client finally receives
+        // (inside the exception handler an error would still read 200 when it passes through).
+        app.UseHttpMetrics();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseHttpMetrics();
         return app;
     }
 
