@@ -8,18 +8,19 @@ try
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.Configuration.ReadSettingsBesideBinary();
+    builder.Logging.ReportStartupFailuresOnce();
     builder.Services.AddConsensusDomain();
     builder.Services.AddConsensusApi();
 
     var app = builder.Build();
     app.UseConsensusPipeline();
     app.MapConsensusEndpoints();
-    await app.VerifyStartupAsync();
     await app.RunAsync();
     return 0;
 }
 catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException or StartupRefusedException
-    || (ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException)))
+    || (ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException))
+    || (ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
 {
     // One clear line for the operator instead of a stack trace. Start-up validation reports
     // several invalid sections together, as an AggregateException of their failures.

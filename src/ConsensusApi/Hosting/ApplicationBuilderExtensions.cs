@@ -9,24 +9,6 @@ namespace ConsensusApi.Hosting;
 /// <summary>The HTTP pipeline and the routes.</summary>
 internal static class ApplicationBuilderExtensions
 {
-    /// <summary>
-    /// Checks what would stop the host before it starts — options, the loopback rule, the
-    /// database file — so a failure is one clear exception rather than a failed host's log.
-    /// The hosted services repeat these steps (idempotently) when the host is started otherwise,
-    /// as the test host does.
-    /// </summary>
-    public static async Task VerifyStartupAsync(this WebApplication app)
-    {
-        _ = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<Domain.Resilience.RetryOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<VacuumOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<BackupOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<Auth.AuthOptions>>().Value;
-        app.Services.GetRequiredService<Auth.LoopbackGuard>().Check();
-        await app.Services.GetRequiredService<Domain.Storage.ConsensusDatabase>().OpenAsync(app.Lifetime.ApplicationStopping);
-    }
-
     public static WebApplication UseConsensusPipeline(this WebApplication app)
     {
         // Outermost, so a request is counted with the status code the client finally receives

@@ -45,8 +45,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<StorageGauges>();
 
         // Start order: refuse an open service on a public address, open the database, then the schedule.
-        services.AddSingleton<LoopbackGuard>();
-        services.AddHostedService(provider => provider.GetRequiredService<LoopbackGuard>());
+        services.AddHostedService<LoopbackGuard>();
         services.AddHostedService<DatabaseLifetime>();
         services.AddHostedService<VacuumBackgroundService>();
         return services;

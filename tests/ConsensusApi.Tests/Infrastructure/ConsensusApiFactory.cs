@@ -121,7 +121,7 @@ public sealed class ConsensusApiFactory : WebApplicationFactory<Program>
             return ex;
         }
 
-        throw new InvalidOperationException("The host started.", thrown);
+        throw new InvalidOperationException("The host started. Thrown: " + thrown, thrown);
     }
 
     /// <summary>
