@@ -13,6 +13,8 @@ try
     builder.Services.AddConsensusApi();
 
     var app = builder.Build();
+    // Every invalid setting at once, before any service reads its options.
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
     app.UseConsensusPipeline();
     app.MapConsensusEndpoints();
     await app.RunAsync();

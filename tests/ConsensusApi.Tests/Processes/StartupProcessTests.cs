@@ -55,16 +55,19 @@ public class StartupProcessTests
     }
 
     [Fact]
-    public async Task InvalidSettingStopsTheServiceWithOneLineNamingTheKey()
+    public async Task InvalidSettingsStopTheServiceWithOneLineNamingEveryKey()
     {
         var ct = TestContext.Current.CancellationToken;
         var folder = TestDatabase.NewFolder();
-        await using var service = ServiceProcess.Start(folder, new Dictionary<string, string> { ["Vacuum__Pages"] = "0" });
+        await using var service = ServiceProcess.Start(folder, new Dictionary<string, string> { ["Vacuum__Pages"] = "0", ["Database__PoolSize"] = "0" });
 
         var exitCode = await service.WaitForExitAsync(StartTimeout, ct);
 
         Assert.NotEqual(0, exitCode);
-        Assert.Contains("Vacuum:Pages", service.Output, StringComparison.Ordinal);
+        var line = Assert.Single(service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("ConsensusApi cannot start: ", line, StringComparison.Ordinal);
+        Assert.Contains("Vacuum:Pages", line, StringComparison.Ordinal);
+        Assert.Contains("Database:PoolSize", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);
     }
 
