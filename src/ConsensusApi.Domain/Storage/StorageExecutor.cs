@@ -51,4 +51,33 @@ public sealed class StorageExecutor(ConsensusDatabase database, StoragePipeline 
 
             return new WriteOutcome<T>(value, created, Replayed: false);
         }, cancellationToken);
+
+    /// <summary>
+    /// Runs an operation that is not a data write (a vacuum, a backup) at most once per
+    /// idempotency key: a replayed key returns the first outcome without running it again.
+    /// The key is recorded after the operation, in a transaction of its own.
+    /// </summary>
+    public async ValueTask<WriteOutcome<T>> RunOnceAsync<T>(string operation, IdempotencyKey? key, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        if (key is null)
+        {
+            return new WriteOutcome<T>(await action(cancellationToken), Created: false, Replayed: false);
+        }
+
+        var replay = await WriteAsync(operation, (connection, _) =>
+            IdempotencyStore.TryReplay<T>(connection, key, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+        if (replay is not null)
+        {
+            return replay;
+        }
+
+        var value = await action(cancellationToken);
+        await WriteAsync(operation, (connection, _) =>
+        {
+            IdempotencyStore.Save(connection, key, value, created: false, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+            return true;
+        }, cancellationToken);
+        return new WriteOutcome<T>(value, Created: false, Replayed: false);
+    }
 }

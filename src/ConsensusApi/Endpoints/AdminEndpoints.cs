@@ -39,7 +39,8 @@ internal static class AdminEndpoints
     internal static async Task<Ok<PragmaReport>> GetPragmas(StorageInspector inspector, CancellationToken cancellationToken) =>
         TypedResults.Ok(new PragmaReport(await inspector.CheckPragmasAsync(cancellationToken)));
 
-    internal static async Task<Ok<VacuumResult>> Vacuum(int? pages, string? mode, VacuumService vacuum, CancellationToken cancellationToken)
+    internal static async Task<Ok<VacuumResult>> Vacuum(
+        int? pages, string? mode, HttpContext context, IdempotencyKeys keys, StorageExecutor storage, VacuumService vacuum, CancellationToken cancellationToken)
     {
         var full = mode switch
         {
@@ -52,13 +53,19 @@ internal static class AdminEndpoints
             throw DomainValidationException.For("pages", "pages must be between 1 and 10000000.");
         }
 
-        return TypedResults.Ok(full
-            ? await vacuum.RunFullAsync(cancellationToken)
-            : await vacuum.RunIncrementalAsync(pages, cancellationToken));
+        var key = keys.From(context, nameof(Vacuum), new { pages, mode });
+        var outcome = await storage.RunOnceAsync("admin_vacuum", key, token => full ? vacuum.RunFullAsync(token) : vacuum.RunIncrementalAsync(pages, token), cancellationToken);
+        IdempotencyKeys.MarkReplay(context, outcome);
+        return TypedResults.Ok(outcome.Value);
     }
 
-    internal static async Task<Ok<BackupResult>> Backup(BackupService backups, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await backups.BackupAsync(cancellationToken));
+    internal static async Task<Ok<BackupResult>> Backup(
+        HttpContext context, IdempotencyKeys keys, StorageExecutor storage, BackupService backups, CancellationToken cancellationToken)
+    {
+        var outcome = await storage.RunOnceAsync("admin_backup", keys.From(context, nameof(Backup), new { }), backups.BackupAsync, cancellationToken);
+        IdempotencyKeys.MarkReplay(context, outcome);
+        return TypedResults.Ok(outcome.Value);
+    }
 
     internal static Ok<TelemetryReport> GetTelemetry(DualWriteTelemetry dualWrite, RetryTelemetry retry, ConsensusDatabase database)
     {

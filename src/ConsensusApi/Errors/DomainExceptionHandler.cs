@@ -34,6 +34,7 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
             StorageUnavailableException unavailable => Unavailable(httpContext, unavailable.RetryAfter, unavailable.Message),
             StorageFullException => Problem(StatusCodes.Status507InsufficientStorage, "The database or its disk is full; nothing was written."),
             DegradedConsensusException degraded => Problem(StatusCodes.Status409Conflict, degraded.Message),
+            BadHttpRequestException { InnerException: JsonException { Path: { Length: > 1 } path } json } => WrongType(path, json),
             BadHttpRequestException badRequest => Problem(badRequest.StatusCode, Describe(badRequest)),
             JsonException json => Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON: " + json.Message),
             _ => null,
@@ -63,9 +64,39 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
         return Problem(StatusCodes.Status503ServiceUnavailable, detail);
     }
 
+    /// <summary>A JSON value of the wrong type (or malformed JSON) at a known path: a field-level validation problem.</summary>
+    private static HttpValidationProblemDetails WrongType(string path, JsonException json)
+    {
+        var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+        var expected = ExpectedType().Match(json.Message) is { Success: true } match
+            ? match.Groups["type"].Value switch
+            {
+                var type when type.Contains("Int64", StringComparison.Ordinal) || type.Contains("Int32", StringComparison.Ordinal) => "a whole number",
+                var type when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+                var type when type.Contains("String", StringComparison.Ordinal) => "a string",
+                var type when type.Contains("JsonElement", StringComparison.Ordinal) => "a JSON value",
+                var type when type.Contains("List", StringComparison.Ordinal) || type.Contains("[]", StringComparison.Ordinal) => "an array",
+                _ => "a value of another type",
+            }
+            : null;
+        var message = expected is null ? "The JSON is malformed here." : $"The value must be {expected}.";
+        field = field.Length == 0 ? "body" : field;
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Detail = $"The body is not valid JSON for this operation: {field}: {message}",
+        };
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"converted to (?<type>\S+)")]
+    private static partial System.Text.RegularExpressions.Regex ExpectedType();
+
     /// <summary>The framework's message plus, for JSON, the parser's (which names the path and position).</summary>
     private static string Describe(BadHttpRequestException exception) => exception switch
     {
+        { Message: var message } when message.Contains("no body was provided", StringComparison.Ordinal)
+            || (message.StartsWith("Required parameter", StringComparison.Ordinal) && message.Contains("from body", StringComparison.Ordinal))
+            => "A JSON object is required as the request body.",
         { StatusCode: StatusCodes.Status413PayloadTooLarge } => "The request body is larger than the limit (Limits:MaxRequestBodyBytes).",
         { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "The request body must be JSON (Content-Type: application/json).",
         { InnerException: JsonException json } => "The body is not valid JSON for this operation: " + json.Message,

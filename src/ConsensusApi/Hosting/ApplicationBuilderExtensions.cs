@@ -34,6 +34,9 @@ internal static class ApplicationBuilderExtensions
         app.MapHealthEndpoints();
 
         app.Services.GetRequiredService<StorageGauges>().Register();
+        // prometheus-net starts its listener on .NET meters with the registry's first collection;
+        // collect once now so nothing counted before the first scrape is lost.
+        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
         app.MapMetrics("/metrics").AllowAnonymous();
         app.MapConsensusOpenApi();
         return app;

@@ -21,7 +21,8 @@ internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
         }
 
         var method = description.HttpMethod ?? "GET";
-        var write = method is "POST" or "PUT" or "DELETE";
+        var admin = route.StartsWith("api/v1/admin", StringComparison.Ordinal);
+        var dataWrite = !admin && method is "POST" or "PUT";
         var problem = new OpenApiSchemaReference(ProblemSchemas.Problem, context.Document);
         var validation = new OpenApiSchemaReference(ProblemSchemas.ValidationProblem, context.Document);
         operation.Responses ??= [];
@@ -38,11 +39,19 @@ internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
             Add(operation, "404", "No such resource.", problem);
         }
 
-        if (write)
+        if (method == "POST")
         {
-            Add(operation, "409", "The Idempotency-Key was used with a different body.", problem);
+            Add(operation, "409", "The Idempotency-Key was used with a different request.", problem);
+        }
+
+        if (dataWrite)
+        {
             Add(operation, "413", "The body or a content value is over the limit.", problem);
             Add(operation, "415", "The body is not JSON.", problem);
+        }
+
+        if (dataWrite || method == "DELETE" || (admin && method == "POST"))
+        {
             Add(operation, "507", "The database or its disk is full; nothing was written.", problem);
         }
 
@@ -55,7 +64,7 @@ internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
         };
         Add(operation, "500", "Unexpected error; details are logged, never returned.", problem);
 
-        if (write && method == "POST")
+        if (method == "POST")
         {
             operation.Parameters ??= [];
             operation.Parameters.Add(new OpenApiParameter

@@ -256,6 +256,33 @@ public class IdempotencyTests
         Assert.Single(Page(await (await client.GetAsync(Requests.ArtifactsOf(), Ct)).AssertJsonAsync(HttpStatusCode.OK)).Items);
     }
 
+    [Fact]
+    public async Task AdminBackupWithARepeatedKeyReplaysTheFirstBackupWithoutWritingAnother()
+    {
+        await using var factory = new ConsensusApiFactory();
+        using var client = factory.CreateClient(TestKeys.Anonymous);
+
+        var first = await client.PostJsonAsync("/api/v1/admin/backup", "", idempotencyKey: "nightly-backup");
+        var firstBody = await first.AssertJsonAsync(HttpStatusCode.OK);
+        var again = await client.PostJsonAsync("/api/v1/admin/backup", "", idempotencyKey: "nightly-backup");
+        var againBody = await again.AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(firstBody.GetProperty("path").GetString(), againBody.GetProperty("path").GetString());
+        Assert.True(again.Headers.Contains(ReplayedHeader));
+        Assert.Single(Directory.GetFiles(factory.BackupFolder, "*.db"));
+    }
+
+    [Fact]
+    public async Task AdminVacuumKeyReusedWithOtherParametersIs409()
+    {
+        await using var factory = new ConsensusApiFactory();
+        using var client = factory.CreateClient(TestKeys.Anonymous);
+
+        await (await client.PostJsonAsync("/api/v1/admin/vacuum?pages=3", "", idempotencyKey: "vacuum-1")).AssertJsonAsync(HttpStatusCode.OK);
+        await (await client.PostJsonAsync("/api/v1/admin/vacuum?pages=4", "", idempotencyKey: "vacuum-1")).AssertProblemAsync(HttpStatusCode.Conflict);
+        await (await client.PostJsonAsync("/api/v1/admin/vacuum", "", idempotencyKey: new string('k', 129))).AssertValidationProblemAsync("Idempotency-Key");
+    }
+
     private sealed class RequestBody(PipeReader reader) : IRequestBodyPipeFeature, IHttpRequestBodyDetectionFeature
     {
         public PipeReader Reader => reader;
