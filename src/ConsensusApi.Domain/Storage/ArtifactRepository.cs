@@ -72,8 +72,7 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
     /// <exception cref="NotFoundException">No artifact has that id.</exception>
     public async ValueTask<Artifact> GetAsync(long id, CancellationToken cancellationToken)
     {
-        var row = await storage.ReadAsync("get_artifact", (connection, token) => connection.QuerySingleOrDefault<ArtifactRow>(new CommandDefinition(
-            GetSql, new { id }, cancellationToken: token)), cancellationToken);
+        var row = await storage.ReadAsync("get_artifact", (connection, token) => connection.QueryPrepared<ArtifactRow>(GetSql, ("@id", id)).FirstOrDefault(), cancellationToken);
         return row?.ToModel() ?? throw new NotFoundException($"Artifact {id} does not exist.");
     }
 
@@ -91,8 +90,8 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
         var sql = ListSql(byAgent: agentName is not null, afterCursor: after is not null);
         return storage.ReadAsync("list_artifacts", (connection, token) =>
         {
-            var rows = connection.Query<ArtifactRow>(new CommandDefinition(sql,
-                new { specId, stage, agentName, ts = after?.Timestamp, id = after?.Id, take = page.Limit + 1 }, cancellationToken: token)).AsList();
+            var rows = connection.QueryPrepared<ArtifactRow>(sql,
+                ("@specId", specId), ("@stage", stage), ("@agentName", agentName), ("@ts", after?.Timestamp), ("@id", after?.Id), ("@take", page.Limit + 1));
             var more = rows.Count > page.Limit;
             var items = rows.Take(page.Limit).Select(row => row.ToModel()).ToList();
             return new Page<Artifact>(items, more ? Cursor.Encode(rows[page.Limit - 1].OutputTimestamp, rows[page.Limit - 1].Id) : null);
@@ -104,20 +103,13 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
     {
         var content = request.Content!.Value.GetRawText();
         var runTimestamp = request.RunTimestamp ?? now;
-        var id = connection.ExecuteScalar<long>(
-            """
-            INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json, response_text, run_id, created_at)
-            VALUES (@SpecId, @Stage, @AgentName, @content, @ResponseText, @PipelineRunId, @createdAt)
-            RETURNING id
-            """,
-            new { request.SpecId, request.Stage, request.AgentName, content, request.ResponseText, request.PipelineRunId, createdAt = LegacyTime.Format(now) });
+        var id = PreparedStatements.Get(connection, InsertLegacySql, "@specId", "@stage", "@agentName", "@content", "@responseText", "@pipelineRunId", "@createdAt")
+            .Bind(request.SpecId, request.Stage, request.AgentName, content, request.ResponseText, request.PipelineRunId, LegacyTime.Format(now))
+            .ExecuteInt64();
         var runId = RunRepository.EnsureRun(connection, request.SpecId!, request.Stage!, runTimestamp, now);
-        connection.Execute(
-            """
-            INSERT INTO agent_outputs (id, run_id, agent_name, model_version, content, output_timestamp, spec_id, stage, response_text, pipeline_run_id)
-            VALUES (@id, @runId, @AgentName, @ModelVersion, @content, @now, @SpecId, @Stage, @ResponseText, @PipelineRunId)
-            """,
-            new { id, runId, request.AgentName, request.ModelVersion, content, now, request.SpecId, request.Stage, request.ResponseText, request.PipelineRunId });
+        PreparedStatements.Get(connection, InsertOutputSql, "@id", "@runId", "@agentName", "@modelVersion", "@content", "@now", "@specId", "@stage", "@responseText", "@pipelineRunId")
+            .Bind(id, runId, request.AgentName, request.ModelVersion, content, now, request.SpecId, request.Stage, request.ResponseText, request.PipelineRunId)
+            .ExecuteNonQuery();
         checks.Add(DualWriteValidator.CheckArtifact(connection, id));
         return new Artifact
         {
@@ -134,4 +126,15 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
             CreatedAt = Rows.FromUnixMs(now),
         };
     }
+
+    private const string InsertLegacySql = """
+        INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json, response_text, run_id, created_at)
+        VALUES (@specId, @stage, @agentName, @content, @responseText, @pipelineRunId, @createdAt)
+        RETURNING id
+        """;
+
+    private const string InsertOutputSql = """
+        INSERT INTO agent_outputs (id, run_id, agent_name, model_version, content, output_timestamp, spec_id, stage, response_text, pipeline_run_id)
+        VALUES (@id, @runId, @agentName, @modelVersion, @content, @now, @specId, @stage, @responseText, @pipelineRunId)
+        """;
 }

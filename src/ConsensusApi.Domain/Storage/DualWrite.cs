@@ -60,34 +60,45 @@ internal static class DualWriteValidator
 {
     public static DualWriteCheck CheckArtifact(SqliteConnection connection, long id)
     {
-        var row = connection.QuerySingleOrDefault<ArtifactPair>("""
-            SELECT l.spec_id AS LegacySpecId, l.stage AS LegacyStage, l.agent_name AS LegacyAgentName, l.content_json AS LegacyContent,
-                   l.response_text AS LegacyResponseText, l.run_id AS LegacyRunId, l.created_at AS LegacyCreatedAt,
-                   o.id AS OutputId, o.spec_id AS SpecId, o.stage AS Stage, o.agent_name AS AgentName, o.content AS Content,
-                   o.response_text AS ResponseText, o.pipeline_run_id AS PipelineRunId, o.output_timestamp AS OutputTimestamp,
-                   r.spec_id AS RunSpecId, r.stage AS RunStage
-            FROM consensus_artifacts l
-            LEFT JOIN agent_outputs o ON o.id = l.id
-            LEFT JOIN consensus_runs r ON r.id = o.run_id
-            WHERE l.id = @id
-            """, new { id });
-        string? difference = row switch
+        using var reader = PreparedStatements.Get(connection, ArtifactPairSql, "@id").Bind(id).ExecuteReader();
+        string? difference;
+        if (!reader.Read())
         {
-            null => "the legacy row is missing",
-            { OutputId: null } => "the normalized row is missing",
-            _ => FirstDifference(
-                ("spec_id", row.LegacySpecId, row.SpecId),
-                ("stage", row.LegacyStage, row.Stage),
-                ("run spec_id", row.LegacySpecId, row.RunSpecId),
-                ("run stage", row.LegacyStage, row.RunStage),
-                ("agent_name", row.LegacyAgentName, row.AgentName),
-                ("content", row.LegacyContent, row.Content),
-                ("response_text", row.LegacyResponseText, row.ResponseText),
-                ("run_id / pipeline_run_id", row.LegacyRunId, row.PipelineRunId),
-                ("created_at", row.LegacyCreatedAt, LegacyTime.Format(row.OutputTimestamp))),
-        };
+            difference = "the legacy row is missing";
+        }
+        else if (reader.IsDBNull(7))
+        {
+            difference = "the normalized row is missing";
+        }
+        else
+        {
+            string? Text(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+            var legacySpecId = Text(0);
+            var legacyStage = Text(1);
+            difference = FirstDifference(
+                ("spec_id", legacySpecId, Text(8)),
+                ("stage", legacyStage, Text(9)),
+                ("run spec_id", legacySpecId, Text(15)),
+                ("run stage", legacyStage, Text(16)),
+                ("agent_name", Text(2), Text(10)),
+                ("content", Text(3), Text(11)),
+                ("response_text", Text(4), Text(12)),
+                ("run_id / pipeline_run_id", Text(5), Text(13)),
+                ("created_at", Text(6), LegacyTime.Format(reader.GetInt64(14))));
+        }
+
         return new DualWriteCheck("artifact", id, difference);
     }
+
+    private const string ArtifactPairSql = """
+        SELECT l.spec_id, l.stage, l.agent_name, l.content_json, l.response_text, l.run_id, l.created_at,
+               o.id, o.spec_id, o.stage, o.agent_name, o.content, o.response_text, o.pipeline_run_id, o.output_timestamp,
+               r.spec_id, r.stage
+        FROM consensus_artifacts l
+        LEFT JOIN agent_outputs o ON o.id = l.id
+        LEFT JOIN consensus_runs r ON r.id = o.run_id
+        WHERE l.id = @id
+        """;
 
     public static DualWriteCheck CheckSynthesis(SqliteConnection connection, long id)
     {
@@ -158,27 +169,6 @@ internal static class DualWriteValidator
         {
             return json;
         }
-    }
-
-    private sealed class ArtifactPair
-    {
-        public string LegacySpecId { get; set; } = "";
-        public string LegacyStage { get; set; } = "";
-        public string LegacyAgentName { get; set; } = "";
-        public string LegacyContent { get; set; } = "";
-        public string? LegacyResponseText { get; set; }
-        public string? LegacyRunId { get; set; }
-        public string? LegacyCreatedAt { get; set; }
-        public long? OutputId { get; set; }
-        public string? SpecId { get; set; }
-        public string? Stage { get; set; }
-        public string? AgentName { get; set; }
-        public string? Content { get; set; }
-        public string? ResponseText { get; set; }
-        public string? PipelineRunId { get; set; }
-        public long OutputTimestamp { get; set; }
-        public string? RunSpecId { get; set; }
-        public string? RunStage { get; set; }
     }
 
     private sealed class SynthesisPair

@@ -62,8 +62,7 @@ public sealed class RunRepository(StorageExecutor storage)
     public async ValueTask<Run> GetAsync(long id, CancellationToken cancellationToken) =>
         await storage.ReadAsync("get_run", (connection, token) =>
         {
-            var row = connection.QuerySingleOrDefault<RunRow>(new CommandDefinition(
-                GetSql, new { id }, cancellationToken: token));
+            var row = connection.QueryPrepared<RunRow>(GetSql, ("@id", id)).FirstOrDefault();
             return row?.ToModel(Outputs(connection, row.Id));
         }, cancellationToken) ?? throw new NotFoundException($"Run {id} does not exist.");
 
@@ -74,8 +73,7 @@ public sealed class RunRepository(StorageExecutor storage)
         RequestValidator.ValidateScope(specId, stage);
         return await storage.ReadAsync("latest_run", (connection, token) =>
         {
-            var row = connection.QuerySingleOrDefault<RunRow>(new CommandDefinition(
-                LatestSql, new { specId, stage }, cancellationToken: token));
+            var row = connection.QueryPrepared<RunRow>(LatestSql, ("@specId", specId), ("@stage", stage)).FirstOrDefault();
             return row?.ToModel(Outputs(connection, row.Id));
         }, cancellationToken) ?? throw new NotFoundException($"Spec '{specId}' has no run for stage '{stage}'.");
     }
@@ -89,8 +87,8 @@ public sealed class RunRepository(StorageExecutor storage)
         var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_runs", (connection, token) =>
         {
-            var rows = connection.Query<RunRow>(new CommandDefinition(sql,
-                new { specId, stage, ts = after?.Timestamp, id = after?.Id, take = page.Limit + 1 }, cancellationToken: token)).AsList();
+            var rows = connection.QueryPrepared<RunRow>(sql,
+                ("@specId", specId), ("@stage", stage), ("@ts", after?.Timestamp), ("@id", after?.Id), ("@take", page.Limit + 1));
             var more = rows.Count > page.Limit;
             var items = rows.Take(page.Limit).Select(row => row.ToModel(null)).ToList();
             return new Page<Run>(items, more ? Cursor.Encode(rows[page.Limit - 1].RunTimestamp, rows[page.Limit - 1].Id) : null);
@@ -99,15 +97,17 @@ public sealed class RunRepository(StorageExecutor storage)
 
     /// <summary>The id of the run at (spec, stage, timestamp), created with <c>consensus_ok = false</c> when absent.</summary>
     internal static long EnsureRun(SqliteConnection connection, string specId, string stage, long runTimestamp, long now) =>
-        connection.ExecuteScalar<long>(
-            """
-            INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
-            VALUES (@specId, @stage, @runTimestamp, 0, 0, NULL, @now)
-            ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET spec_id = excluded.spec_id
-            RETURNING id
-            """,
-            new { specId, stage, runTimestamp, now });
+        PreparedStatements.Get(connection, EnsureRunSql, "@specId", "@stage", "@runTimestamp", "@now")
+            .Bind(specId, stage, runTimestamp, now)
+            .ExecuteInt64();
+
+    private const string EnsureRunSql = """
+        INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
+        VALUES (@specId, @stage, @runTimestamp, 0, 0, NULL, @now)
+        ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET spec_id = excluded.spec_id
+        RETURNING id
+        """;
 
     internal static List<Artifact> Outputs(SqliteConnection connection, long runId) =>
-        connection.Query<ArtifactRow>(OutputsSql, new { runId }).Select(row => row.ToModel()).ToList();
+        connection.QueryPrepared<ArtifactRow>(OutputsSql, ("@runId", runId)).Select(row => row.ToModel()).ToList();
 }

@@ -29,8 +29,7 @@ public sealed class SpecRepository(StorageExecutor storage)
         var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_specs", (connection, token) =>
         {
-            var rows = connection.Query<SpecRow>(new CommandDefinition(sql,
-                new { ts = after?.Timestamp, key = after?.Key, take = page.Limit + 1 }, cancellationToken: token)).AsList();
+            var rows = connection.QueryPrepared<SpecRow>(sql, ("@ts", after?.Timestamp), ("@key", after?.Key), ("@take", page.Limit + 1));
             var more = rows.Count > page.Limit;
             var pageRows = rows.Take(page.Limit).ToList();
             var stages = connection.Query<(string SpecId, string Stage)>(new CommandDefinition(

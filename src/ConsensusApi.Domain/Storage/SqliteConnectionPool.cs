@@ -176,6 +176,7 @@ public sealed class SqliteConnectionPool : IDisposable
     private void Discard(PooledConnection connection)
     {
         Interlocked.Decrement(ref _open);
+        PreparedStatements.Forget(connection.Connection);
         connection.Connection.Dispose();
     }
 }

@@ -100,8 +100,7 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
     public async ValueTask<Synthesis> LatestAsync(string specId, string stage, CancellationToken cancellationToken)
     {
         RequestValidator.ValidateScope(specId, stage);
-        var row = await storage.ReadAsync("latest_synthesis", (connection, token) => connection.QuerySingleOrDefault<SynthesisRow>(new CommandDefinition(
-            LatestSql, new { specId, stage }, cancellationToken: token)), cancellationToken);
+        var row = await storage.ReadAsync("latest_synthesis", (connection, token) => connection.QueryPrepared<SynthesisRow>(LatestSql, ("@specId", specId), ("@stage", stage)).FirstOrDefault(), cancellationToken);
         return row?.ToModel() ?? throw new NotFoundException($"Spec '{specId}' has no synthesis for stage '{stage}'.");
     }
 
