@@ -72,8 +72,8 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
     /// <exception cref="NotFoundException">No artifact has that id.</exception>
     public async ValueTask<Artifact> GetAsync(long id, CancellationToken cancellationToken)
     {
-        var row = await storage.ReadAsync("get_artifact", (connection, token) => connection.QueryPrepared<ArtifactRow>(GetSql, ("@id", id)).FirstOrDefault(), cancellationToken);
-        return row?.ToModel() ?? throw new NotFoundException($"Artifact {id} does not exist.");
+        var artifact = await storage.ReadAsync("get_artifact", (connection, _) => connection.QueryPrepared(GetSql, Rows.ReadArtifact, ("@id", id)).FirstOrDefault(), cancellationToken);
+        return artifact ?? throw new NotFoundException($"Artifact {id} does not exist.");
     }
 
     /// <summary>A stage's artifacts, newest first, optionally of one agent.</summary>
@@ -88,13 +88,18 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
 
         var after = Cursor.DecodeNumeric(page.Cursor);
         var sql = ListSql(byAgent: agentName is not null, afterCursor: after is not null);
-        return storage.ReadAsync("list_artifacts", (connection, token) =>
+        return storage.ReadAsync("list_artifacts", (connection, _) =>
         {
-            var rows = connection.QueryPrepared<ArtifactRow>(sql,
+            var rows = connection.QueryPrepared(sql, Rows.ReadArtifact,
                 ("@specId", specId), ("@stage", stage), ("@agentName", agentName), ("@ts", after?.Timestamp), ("@id", after?.Id), ("@take", page.Limit + 1));
-            var more = rows.Count > page.Limit;
-            var items = rows.Take(page.Limit).Select(row => row.ToModel()).ToList();
-            return new Page<Artifact>(items, more ? Cursor.Encode(rows[page.Limit - 1].OutputTimestamp, rows[page.Limit - 1].Id) : null);
+            if (rows.Count <= page.Limit)
+            {
+                return new Page<Artifact>(rows, null);
+            }
+
+            rows.RemoveAt(page.Limit);
+            var last = rows[^1];
+            return new Page<Artifact>(rows, Cursor.Encode(last.CreatedAt.ToUnixTimeMilliseconds(), last.Id));
         }, cancellationToken);
     }
 

@@ -68,6 +68,20 @@ internal static class PreparedStatements
         return rows;
     }
 
+    /// <summary>Runs a prepared query and maps each row with <paramref name="map"/> (hot paths map by ordinal).</summary>
+    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        var command = Get(connection, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
     private static readonly ConditionalWeakTable<SqliteCommand, Dictionary<Type, Delegate>> RowParsers = new();
 
     private static Delegate GetValueOrAdd(this Dictionary<Type, Delegate> parsers, Type type, Func<Delegate> create)

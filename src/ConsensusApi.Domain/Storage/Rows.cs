@@ -34,35 +34,21 @@ internal static class Rows
     }
 
     public static DateTimeOffset FromUnixMs(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-}
 
-internal sealed class ArtifactRow
-{
-    public long Id { get; set; }
-    public long RunId { get; set; }
-    public long RunTimestamp { get; set; }
-    public string SpecId { get; set; } = "";
-    public string Stage { get; set; } = "";
-    public string AgentName { get; set; } = "";
-    public string? ModelVersion { get; set; }
-    public string Content { get; set; } = "";
-    public string? ResponseText { get; set; }
-    public string? PipelineRunId { get; set; }
-    public long OutputTimestamp { get; set; }
-
-    public Artifact ToModel() => new()
+    /// <summary>Maps a row selected with <see cref="ArtifactColumns"/>, by ordinal.</summary>
+    public static Artifact ReadArtifact(Microsoft.Data.Sqlite.SqliteDataReader reader) => new()
     {
-        Id = Id,
-        RunId = RunId,
-        RunTimestamp = RunTimestamp,
-        SpecId = SpecId,
-        Stage = Stage,
-        AgentName = AgentName,
-        ModelVersion = ModelVersion,
-        Content = Rows.ParseJson(Content),
-        ResponseText = ResponseText,
-        PipelineRunId = PipelineRunId,
-        CreatedAt = Rows.FromUnixMs(OutputTimestamp),
+        Id = reader.GetInt64(0),
+        RunId = reader.GetInt64(1),
+        RunTimestamp = reader.GetInt64(2),
+        SpecId = reader.GetString(3),
+        Stage = reader.GetString(4),
+        AgentName = reader.GetString(5),
+        ModelVersion = reader.IsDBNull(6) ? null : reader.GetString(6),
+        Content = ParseJson(reader.GetString(7)),
+        ResponseText = reader.IsDBNull(8) ? null : reader.GetString(8),
+        PipelineRunId = reader.IsDBNull(9) ? null : reader.GetString(9),
+        CreatedAt = FromUnixMs(reader.GetInt64(10)),
     };
 }
 

@@ -109,5 +109,5 @@ public sealed class RunRepository(StorageExecutor storage)
         """;
 
     internal static List<Artifact> Outputs(SqliteConnection connection, long runId) =>
-        connection.QueryPrepared<ArtifactRow>(OutputsSql, ("@runId", runId)).Select(row => row.ToModel()).ToList();
+        connection.QueryPrepared(OutputsSql, Rows.ReadArtifact, ("@runId", runId));
 }
