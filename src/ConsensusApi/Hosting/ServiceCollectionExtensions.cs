@@ -19,6 +19,7 @@ internal static class ServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(options =>
         {
             var json = options.SerializerOptions;
+            json.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.NumberHandling = JsonNumberHandling.Strict;
             json.Converters.Add(new UtcTimestampConverter());
             json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
