@@ -27,6 +27,7 @@ internal static class ServiceCollectionExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsDefaults.Complete);
         services.AddExceptionHandler<DomainExceptionHandler>();
+        services.AddConsensusRequestTimeouts();
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<Domain.Options.LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
 
