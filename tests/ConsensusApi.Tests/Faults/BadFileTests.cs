@@ -132,7 +132,7 @@ public class BadFileTests(RealDatabaseFixture real) : IClassFixture<RealDatabase
         // The service's own file is in WAL mode: SQLite cannot even read it without creating its -shm.
         var path = real.Copy();
         var before = Snapshot(path);
-        using var mount = ReadOnlyMount.Require(Path.GetDirectoryName(path)!);
+        using var mount = Mount.ReadOnly(Path.GetDirectoryName(path)!);
 
         await AssertRefusedAsync(path, "SQLITE_CANTOPEN", "writable");
 
@@ -151,7 +151,7 @@ public class BadFileTests(RealDatabaseFixture real) : IClassFixture<RealDatabase
             insert.ExecuteNonQuery();
         });
         var before = Snapshot(path);
-        using var mount = ReadOnlyMount.Require(Path.GetDirectoryName(path)!);
+        using var mount = Mount.ReadOnly(Path.GetDirectoryName(path)!);
 
         await AssertRefusedAsync(path, "is read-only", "left unmodified");
 
@@ -162,7 +162,7 @@ public class BadFileTests(RealDatabaseFixture real) : IClassFixture<RealDatabase
     public async Task ANewDatabaseInAReadOnlyFolderIsRefused()
     {
         var folder = TestDatabase.NewFolder();
-        using var mount = ReadOnlyMount.Require(folder);
+        using var mount = Mount.ReadOnly(folder);
         var path = Path.Combine(folder, "consensus.db");
 
         await AssertRefusedAsync(path, "SQLITE_CANTOPEN", "writable");
