@@ -44,4 +44,12 @@ public sealed class LimitsOptions
     /// <summary>Largest request body accepted, in bytes; larger bodies are refused before they are read. Default 32 MiB.</summary>
     [Range(1024L, 1L << 34, ErrorMessage = "Limits:MaxRequestBodyBytes must be between 1024 and 17179869184.")]
     public long MaxRequestBodyBytes { get; set; } = 32L << 20;
+
+    /// <summary>
+    /// Longest a request may take, in seconds, before it is answered 503 with <c>Retry-After</c>
+    /// (maintenance calls, vacuum and backup, are exempt). Keep it above the retry budget so a
+    /// write normally ends through retry first. Default 30.
+    /// </summary>
+    [Range(1, 3600, ErrorMessage = "Limits:RequestTimeoutSeconds must be between 1 and 3600.")]
+    public int RequestTimeoutSeconds { get; set; } = 30;
 }

@@ -174,14 +174,15 @@ public sealed class ConsensusDatabase : IAsyncDisposable
 
     /// <summary>
     /// Reads an existing file without changing a byte (unless a crashed writer's hot journal must
-    /// be rolled back first): is it a database, and not too new?
+    /// be rolled back first): is it a database, are its pages sound, is it not too new, may the
+    /// service write it?
     /// </summary>
     private void InspectExistingFile()
     {
         int version;
         try
         {
-            version = ReadSchemaVersion(SqliteConnections.OpenReadOnly(Path));
+            version = Inspect(SqliteConnections.OpenReadOnly(Path));
         }
         catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteReadOnlyRollback)
         {
@@ -190,7 +191,7 @@ public sealed class ConsensusDatabase : IAsyncDisposable
             // its clients does on the next open; that restores the last committed state.
             try
             {
-                version = ReadSchemaVersion(SqliteConnections.OpenExisting(Path));
+                version = Inspect(SqliteConnections.OpenExisting(Path));
             }
             catch (SqliteException inner)
             {
@@ -203,15 +204,60 @@ public sealed class ConsensusDatabase : IAsyncDisposable
         }
 
         MigrationRunner.EnsureNotNewer(version, Path);
+        EnsureWritable();
     }
 
-    private static int ReadSchemaVersion(SqliteConnection opened)
+    /// <summary>
+    /// Checks every page's structure (<c>PRAGMA quick_check</c>, linear in the file's size) before
+    /// anything writes: opening a damaged file read-write would already rewrite its header, and
+    /// a damaged page is otherwise only found when a request happens to read it.
+    /// </summary>
+    private int Inspect(SqliteConnection opened)
     {
         using var connection = opened;
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM sqlite_master";
-        command.ExecuteScalar();
+        command.CommandText = "PRAGMA quick_check(3)";
+        var problems = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                problems.Add(reader.GetString(0));
+            }
+        }
+
+        if (problems is not ["ok"])
+        {
+            throw new DatabaseStartupException(
+                $"Database '{Path}' is corrupt (PRAGMA quick_check: {string.Join("; ", problems).ReplaceLineEndings(" ")}); it was left unmodified. Restore it from a backup.");
+        }
+
         return MigrationRunner.GetSchemaVersion(connection);
+    }
+
+    /// <summary>
+    /// SQLite opens a file it may not write (a read-only file system, a file without write
+    /// permission) read-only without an error; the pragmas would then fail to take for no
+    /// visible reason. Say what it is instead.
+    /// </summary>
+    private void EnsureWritable()
+    {
+        bool readOnly;
+        try
+        {
+            using var connection = SqliteConnections.OpenExisting(Path);
+            readOnly = SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") == 1;
+        }
+        catch (SqliteException ex)
+        {
+            throw Describe(ex);
+        }
+
+        if (readOnly)
+        {
+            throw new DatabaseStartupException(
+                $"Database '{Path}' is read-only (its file or file system does not allow writing): the service needs to write it and its -wal and -shm files; it was left unmodified.");
+        }
     }
 
     private DatabaseStartupException Describe(SqliteException ex) => new(

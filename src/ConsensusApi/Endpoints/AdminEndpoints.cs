@@ -17,10 +17,12 @@ internal static class AdminEndpoints
         admin.MapGet("/migrations", GetMigrations).WithSummary("Schema version, applied and pending migrations");
         admin.MapGet("/storage", GetStorage).WithSummary("File size, free pages, WAL size, vacuum state");
         admin.MapGet("/pragmas", GetPragmas).WithSummary("The eight connection pragmas, expected against actual");
+        // Maintenance runs to its end however long the file takes: no request timeout.
         admin.MapPost("/vacuum", Vacuum)
+            .DisableRequestTimeout()
             .WithSummary("Run one vacuum cycle now")
             .WithDescription("Incremental by default (pages, default Vacuum:Pages); mode=full runs a full VACUUM, needed once to switch a database created without incremental auto-vacuum.");
-        admin.MapPost("/backup", Backup).WithSummary("Write an online, consistent, self-contained backup into Backup:Folder");
+        admin.MapPost("/backup", Backup).DisableRequestTimeout().WithSummary("Write an online, consistent, self-contained backup into Backup:Folder");
         admin.MapGet("/telemetry", GetTelemetry).WithSummary("Dual-write, retry and pool counters");
     }
 

@@ -37,6 +37,9 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
             BadHttpRequestException { InnerException: JsonException { Path: { Length: > 1 } path } json } => WrongType(path, json),
             BadHttpRequestException badRequest => Problem(badRequest.StatusCode, Describe(badRequest)),
             JsonException json => Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON: " + json.Message),
+            // The JSON binder cannot decode a body whose Content-Type names an unknown charset.
+            InvalidOperationException { InnerException: ArgumentException } charset when charset.Message.Contains("charset", StringComparison.Ordinal)
+                => Problem(StatusCodes.Status415UnsupportedMediaType, "The request body's charset is not supported; send JSON in UTF-8 (Content-Type: application/json)."),
             _ => null,
         };
 

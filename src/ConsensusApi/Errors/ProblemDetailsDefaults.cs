@@ -43,7 +43,7 @@ internal static class ProblemDetailsDefaults
         403 => "The API key's role does not allow this call.",
         404 => $"Nothing is found at {context.Request.Path}.",
         405 => $"{context.Request.Method} is not allowed on {context.Request.Path}.",
-        413 => "The request is larger than the limit.",
+        413 => "The request body is larger than the limit (Limits:MaxRequestBodyBytes).",
         _ => ReasonPhrases.GetReasonPhrase(status),
     };
 }

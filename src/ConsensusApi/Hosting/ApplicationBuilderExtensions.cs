@@ -17,6 +17,8 @@ internal static class ApplicationBuilderExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
+        app.UseMiddleware<StreamedRequestBody>();
+        app.UseRequestTimeouts();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;

@@ -27,7 +27,9 @@ internal static class ServiceCollectionExtensions
         // Binding failures (bad JSON, wrong types, missing body) throw, so DomainExceptionHandler answers them as problem details.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsDefaults.Complete);
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
         services.AddExceptionHandler<DomainExceptionHandler>();
+        services.AddConsensusRequestTimeouts();
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<Domain.Options.LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
 

@@ -55,7 +55,7 @@ internal sealed class ErrorResponsesTransformer : IOpenApiOperationTransformer
             Add(operation, "507", "The database or its disk is full; nothing was written.", problem);
         }
 
-        var unavailable = Add(operation, "503", "Storage stayed busy after every retry; try again after Retry-After seconds.", problem);
+        var unavailable = Add(operation, "503", "Storage stayed busy after every retry, or the request outlasted Limits:RequestTimeoutSeconds; try again after Retry-After seconds.", problem);
         unavailable.Headers ??= new Dictionary<string, IOpenApiHeader>();
         unavailable.Headers["Retry-After"] = new OpenApiHeader
         {

@@ -154,6 +154,7 @@ public class IdempotencyTests
             http.Request.Path = "/api/v1/artifacts";
             http.Request.ContentType = "application/json";
             http.Request.ContentLength = body.Length;
+            http.Request.Body = new MemoryStream(body);
             var content = new RequestBody(PipeReader.Create(new MemoryStream(body)));
             http.Features.Set<IRequestBodyPipeFeature>(content);
             http.Features.Set<IHttpRequestBodyDetectionFeature>(content);

@@ -42,6 +42,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The process id.</summary>
     public int Id => _process.Id;
 
+    /// <summary>True once the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Starts the service; <paramref name="urls"/> defaults to a free loopback port.</summary>
     public static ServiceProcess Start(string workingDirectory, IDictionary<string, string>? environment = null, string? urls = null)
     {

@@ -35,6 +35,8 @@ public class DomainOptionsTests
         { "Limits:MaxContentBytes", "268435457", "Limits:MaxContentBytes must be between 1 and 268435456." },
         { "Limits:MaxBatchItems", "0", "Limits:MaxBatchItems must be between 1 and 100000." },
         { "Limits:MaxBatchItems", "100001", "Limits:MaxBatchItems must be between 1 and 100000." },
+        { "Limits:RequestTimeoutSeconds", "0", "Limits:RequestTimeoutSeconds must be between 1 and 3600." },
+        { "Limits:RequestTimeoutSeconds", "3601", "Limits:RequestTimeoutSeconds must be between 1 and 3600." },
     };
 
     [Fact]
@@ -80,6 +82,7 @@ public class DomainOptionsTests
         Assert.Equal("Limits", LimitsOptions.SectionName);
         Assert.Equal(1_048_576, options.MaxContentBytes);
         Assert.Equal(1000, options.MaxBatchItems);
+        Assert.Equal(30, options.RequestTimeoutSeconds);
     }
 
     [Fact]
