@@ -146,14 +146,13 @@ public sealed class ConsensusDatabase : IAsyncDisposable
     private async ValueTask CloseAsync()
     {
         IsReady = false;
-        if (_writes is not null)
+        // The host's stop and the container's disposal may both close; each part is closed once.
+        if (Interlocked.Exchange(ref _writes, null) is { } writes)
         {
-            await _writes.DisposeAsync();
-            _writes = null;
+            await writes.DisposeAsync();
         }
 
-        _pool?.Dispose();
-        _pool = null;
+        Interlocked.Exchange(ref _pool, null)?.Dispose();
     }
 
     private void PrepareFolder()

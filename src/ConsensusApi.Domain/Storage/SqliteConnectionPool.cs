@@ -195,7 +195,7 @@ public sealed class ConnectionLease : IDisposable
     private readonly SqliteConnectionPool _pool;
     private readonly PooledConnection _connection;
     private bool _broken;
-    private bool _returned;
+    private int _returned;
 
     internal ConnectionLease(SqliteConnectionPool pool, PooledConnection connection)
     {
@@ -212,12 +212,11 @@ public sealed class ConnectionLease : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_returned)
+        if (Interlocked.Exchange(ref _returned, 1) == 1)
         {
             return;
         }
 
-        _returned = true;
         if (!_broken && SqliteConnections.InTransaction(Connection))
         {
             // A unit of work left a transaction open (it threw past its own rollback): roll back, never reuse dirty.
