@@ -158,6 +158,7 @@ if [ "$use_wrk" = 1 ] && command -v wrk >/dev/null 2>&1; then
             echo "start_ms=$start"
             echo "end_ms=$end"
             awk '{ printf "cpu_seconds=%.3f\n", $1 + $2 }' "$out/wrk/$name.time"
+            echo "load_average=$(cut -d' ' -f1 /proc/loadavg)"
             awk -v a="$service_start" -v b="$service_end" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "service_cpu_seconds=%.3f\n", (b - a) / hz }'
         } >"$out/wrk/$name.env"
         grep -E 'Requests/sec|Non-2xx' "$out/wrk/$name.txt" | sed 's/^/    /' || true

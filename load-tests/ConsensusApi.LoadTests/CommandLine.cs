@@ -95,6 +95,7 @@ public static class CommandLine
                         "--service-pid" => options with { ServicePid = ParseInt(name, value, 1, int.MaxValue) },
                         "--timeout" => options with { RequestTimeout = ParseDuration(name, value) },
                         "--wait-ready" => options with { WaitReady = ParseDuration(name, value) },
+                        "--startup-warmup" => options with { StartupWarmup = ParseDuration(name, value) },
                         "--label" => options with { Label = value },
                         _ => throw new CommandLineException($"Unknown option '{name}'."),
                     };
@@ -142,6 +143,7 @@ public static class CommandLine
               --max-in-flight <n>      open model: most iterations in flight; arrivals beyond are dropped and counted (default 1000)
               --duration <t>           measured time per scenario and model, e.g. 30, 30s, 2m (default 30s; smoke 5s)
               --warmup <t>             warm-up before each measured window, not counted (default 5s; smoke 1s)
+              --startup-warmup <t>     added to the first scenario's warm-up, as both processes start cold (default 5s)
               --out <folder>           where report.md, report.json and report.html go (default load-tests/reports/<UTC time>)
               --api-key <key>          sent as X-Api-Key (a writer key; none when the service runs open)
               --seed <n>               artifacts seeded for read and get (default 1000)

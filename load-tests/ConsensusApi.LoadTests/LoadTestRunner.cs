@@ -76,7 +76,8 @@ public static class LoadTestRunner
                 ScenarioResult result;
                 try
                 {
-                    result = await runner.RunAsync(Catalog.Create(name), model, prefix, baseTimestamp, seed, cancellationToken);
+                    var extraWarmup = results.Count == 0 ? options.StartupWarmup : TimeSpan.Zero;
+                    result = await runner.RunAsync(Catalog.Create(name), model, prefix, baseTimestamp, seed, extraWarmup, cancellationToken);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or System.Text.Json.JsonException)
                 {
@@ -100,6 +101,7 @@ public static class LoadTestRunner
             Smoke = options.Smoke,
             Label = options.Label,
             WarmupSeconds = options.Warmup.TotalSeconds,
+            StartupWarmupSeconds = options.StartupWarmup.TotalSeconds,
             DurationSeconds = options.Duration.TotalSeconds,
             Machine = new MachineInfo(Environment.MachineName, Environment.ProcessorCount, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription),
             Seed = seed is null ? null : new SeedInfo(seed.SpecId, seed.Stage, seed.Ids.Count, seed.Ids[0], seed.Ids[^1]),

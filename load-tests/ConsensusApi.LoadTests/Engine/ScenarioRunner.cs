@@ -13,7 +13,8 @@ namespace ConsensusApi.LoadTests.Engine;
 public sealed class ScenarioRunner(LoadTestOptions options, ApiClient loadClient, ApiClient reader, ServiceMonitor? monitor, ProgressLine progress)
 {
     /// <summary>Runs <paramref name="scenario"/> and returns its figures (thresholds not yet applied).</summary>
-    public async Task<ScenarioResult> RunAsync(Scenario scenario, LoadModel model, string prefix, long baseTimestamp, SeedData? seed, CancellationToken cancellationToken)
+    public async Task<ScenarioResult> RunAsync(
+        Scenario scenario, LoadModel model, string prefix, long baseTimestamp, SeedData? seed, TimeSpan extraWarmup, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         var stats = new ScenarioStats();
@@ -33,7 +34,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, ApiClient loadClient
         Measurement measured;
         try
         {
-            measured = await MeasureAsync(label, stats, started, cancellationToken);
+            measured = await MeasureAsync(label, stats, started, options.Warmup + extraWarmup, cancellationToken);
         }
         finally
         {
@@ -76,15 +77,16 @@ public sealed class ScenarioRunner(LoadTestOptions options, ApiClient loadClient
             Late = model == LoadModel.Open ? measured.End.Late - measured.Start.Late : null,
             ServiceMemory = SummarizeMemory(measured.Series),
             Cpu = measured.Cpu,
+            LoadAverage = measured.LoadAverage,
             Thresholds = [],
             Passed = true,
             Series = measured.Series,
         };
     }
 
-    private async Task<Measurement> MeasureAsync(string label, ScenarioStats stats, long started, CancellationToken cancellationToken)
+    private async Task<Measurement> MeasureAsync(string label, ScenarioStats stats, long started, TimeSpan warmupTime, CancellationToken cancellationToken)
     {
-        var warmup = options.Warmup.TotalSeconds;
+        var warmup = warmupTime.TotalSeconds;
         var total = warmup + options.Duration.TotalSeconds;
         var sum = new LongHistogram(ScenarioStats.HighestMicroseconds, 3);
         var series = new List<TimePoint>();
@@ -134,11 +136,12 @@ public sealed class ScenarioRunner(LoadTestOptions options, ApiClient loadClient
         }
 
         var (selfCpuEnd, serviceCpuEnd) = ReadCpu();
+        var loadAverage = MachineLoad.ReadLoadAverage();
         var seconds = Math.Max(previousAt - startAt, 0.001);
         var cpu = new CpuSummary(
             Math.Round((selfCpuEnd - selfCpuStart) / seconds, 2),
             serviceCpuEnd is { } end && serviceCpuStart is { } begin ? Math.Round((end - begin) / seconds, 2) : null);
-        return new Measurement(sum, start ?? previous, previous, seconds, series, cpu);
+        return new Measurement(sum, start ?? previous, previous, seconds, series, cpu, loadAverage);
     }
 
     private (double Self, double? Service) ReadCpu()
@@ -208,41 +211,6 @@ public sealed class ScenarioRunner(LoadTestOptions options, ApiClient loadClient
         return Math.Round(samples.Skip(samples.Count - quarter).Average() - samples.Take(quarter).Average(), 1);
     }
 
-    private sealed record Measurement(HistogramBase Histogram, StatsSnapshot Start, StatsSnapshot End, double Seconds, List<TimePoint> Series, CpuSummary Cpu);
-}
-
-/// <summary>The line that shows, once a second, where a run is.</summary>
-public sealed class ProgressLine(TextWriter writer, bool inPlace)
-{
-    private bool _open;
-
-    /// <summary>One second's state.</summary>
-    public void Show(string label, double elapsed, double total, bool warmup, TimePoint point, StatsSnapshot counters)
-    {
-        ArgumentNullException.ThrowIfNull(point);
-        ArgumentNullException.ThrowIfNull(counters);
-        var rss = point.RssMb is { } mb ? string.Create(CultureInfo.InvariantCulture, $"  rss {mb:0} MB") : "";
-        var line = string.Create(
-            CultureInfo.InvariantCulture,
-            $"{label,-18} {elapsed,5:0.0}/{total:0}s {(warmup ? "warm-up" : "measure"),-7}  rps {point.Rps,8:0}  p99 {point.P99,7:0.00} ms  errors {counters.ErrorCount}  integrity failures {counters.IntegrityFailures}/{counters.IntegrityChecks}{rss}");
-        if (inPlace)
-        {
-            writer.Write("\r" + line.PadRight(150));
-            _open = true;
-        }
-        else
-        {
-            writer.WriteLine(line);
-        }
-    }
-
-    /// <summary>Ends an in-place line.</summary>
-    public void Done()
-    {
-        if (_open)
-        {
-            writer.WriteLine();
-            _open = false;
-        }
-    }
+    private sealed record Measurement(
+        HistogramBase Histogram, StatsSnapshot Start, StatsSnapshot End, double Seconds, List<TimePoint> Series, CpuSummary Cpu, double? LoadAverage);
 }

@@ -55,3 +55,25 @@ public sealed class ServiceMonitor(int pid)
         return null;
     }
 }
+
+/// <summary>The machine's load.</summary>
+public static class MachineLoad
+{
+    /// <summary>The 1-minute load average (runnable and waiting tasks), or null where /proc/loadavg is missing.</summary>
+    public static double? ReadLoadAverage()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -43,7 +43,7 @@ public static class HtmlReport
         html.Append("<ul class=\"meta\">\n");
         html.Append(Invariant($"<li>Started {report.StartedAt:yyyy-MM-dd HH:mm:ss}Z against {E(report.Url)}{(report.Label is null ? "" : $"; {E(report.Label)}")}</li>\n"));
         html.Append(Invariant($"<li>{E(report.Machine.Host)}: {report.Machine.Cores} cores, {E(report.Machine.Os)}, {E(report.Machine.Runtime)}</li>\n"));
-        html.Append(Invariant($"<li>Each scenario: {Format.Number(report.WarmupSeconds)} s warm-up (shaded in the charts, not counted), then {Format.Number(report.DurationSeconds)} s measured</li>\n"));
+        html.Append(Invariant($"<li>Each scenario: {Format.Number(report.WarmupSeconds)} s warm-up (shaded in the charts, not counted; {Format.Number(report.StartupWarmupSeconds)} s more for the first, as both processes start cold), then {Format.Number(report.DurationSeconds)} s measured</li>\n"));
         html.Append("<li>Latency per HTTP request, successful requests of the measured window (HdrHistogram). Of ceiling: rps over the rps of <code>ceiling</code> (GET /health/live, no database) in the same run.</li>\n");
         html.Append("</ul>\n");
 
@@ -60,14 +60,14 @@ public static class HtmlReport
     private static void AppendSummary(StringBuilder html, LoadTestReport report)
     {
         html.Append("<h2>Summary</h2>\n<table>\n<tr><th class=\"text\">scenario</th><th class=\"text\">model</th><th>load</th><th>requests</th><th>rps</th><th>of ceiling</th>")
-            .Append("<th>p50 ms</th><th>p75 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th class=\"text\">errors</th><th>integrity failures</th><th>dropped</th><th>service RSS peak MB</th><th>service CPU</th><th>load gen. CPU</th><th class=\"text\">result</th></tr>\n");
+            .Append("<th>p50 ms</th><th>p75 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th class=\"text\">errors</th><th>integrity failures</th><th>dropped</th><th>service RSS peak MB</th><th>service CPU</th><th>load gen. CPU</th><th>load avg.</th><th class=\"text\">result</th></tr>\n");
         foreach (var s in report.Scenarios)
         {
             var l = s.Latency;
             html.Append(Invariant($"<tr><td class=\"text\">{E(s.Name)}</td><td class=\"text\">{s.Model}</td><td>{E(Format.Load(s))}</td><td>{Format.Count(s.Requests)}</td><td>{Format.Number(s.Rps)}</td><td>{Format.Percent(s.CeilingFraction)}</td>"))
                 .Append(Invariant($"<td>{Format.Ms(l.P50)}</td><td>{Format.Ms(l.P75)}</td><td>{Format.Ms(l.P95)}</td><td>{Format.Ms(l.P99)}</td><td>{Format.Ms(l.Max)}</td>"))
                 .Append(Invariant($"<td class=\"text\">{E(Format.Errors(s.ErrorsByStatus))}</td><td>{Format.Count(s.IntegrityFailures)} of {Format.Count(s.IntegrityChecks)}</td><td>{Format.Count(s.Dropped)}</td>"))
-                .Append(Invariant($"<td>{Format.Number(s.ServiceMemory?.PeakMb)}</td><td>{Format.Number(s.Cpu.Service)}</td><td>{Format.Number(s.Cpu.LoadGenerator)}</td>"))
+                .Append(Invariant($"<td>{Format.Number(s.ServiceMemory?.PeakMb)}</td><td>{Format.Number(s.Cpu.Service)}</td><td>{Format.Number(s.Cpu.LoadGenerator)}</td><td>{Format.Number(s.LoadAverage)}</td>"))
                 .Append(Invariant($"<td class=\"text {(s.Passed ? "pass" : "fail")}\">{(s.Passed ? "pass" : "FAIL")}</td></tr>\n"));
         }
 
@@ -115,13 +115,13 @@ public static class HtmlReport
             html.Append("</table>\n");
         }
 
-        html.Append("<table>\n<tr><th class=\"text\">wrk run</th><th>connections</th><th>requests</th><th>rps</th><th>p50 ms</th><th>p75 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>non-2xx</th><th>socket errors</th><th>wrk CPU</th><th>service CPU</th><th>service RSS peak MB</th></tr>\n");
+        html.Append("<table>\n<tr><th class=\"text\">wrk run</th><th>connections</th><th>requests</th><th>rps</th><th>p50 ms</th><th>p75 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>non-2xx</th><th>socket errors</th><th>wrk CPU</th><th>service CPU</th><th>service RSS peak MB</th><th>load avg.</th></tr>\n");
         foreach (var w in wrk)
         {
             var l = w.Latency;
             html.Append(Invariant($"<tr><td class=\"text\">{E(w.Scenario)}</td><td>{w.Connections?.ToString(CultureInfo.InvariantCulture) ?? "-"}</td><td>{Format.Count(w.Requests)}</td><td>{Format.Number(w.Rps)}</td>"))
                 .Append(Invariant($"<td>{Format.Ms(l.P50)}</td><td>{Format.Ms(l.P75)}</td><td>{Format.Ms(l.P95)}</td><td>{Format.Ms(l.P99)}</td><td>{Format.Ms(l.Max)}</td>"))
-                .Append(Invariant($"<td>{Format.Count(w.Non2xx)}</td><td>{Format.Count(w.SocketErrors)}</td><td>{Format.Number(w.LoadGeneratorCpu)}</td><td>{Format.Number(w.ServiceCpu)}</td><td>{Format.Number(w.ServiceMemory?.PeakMb)}</td></tr>\n"));
+                .Append(Invariant($"<td>{Format.Count(w.Non2xx)}</td><td>{Format.Count(w.SocketErrors)}</td><td>{Format.Number(w.LoadGeneratorCpu)}</td><td>{Format.Number(w.ServiceCpu)}</td><td>{Format.Number(w.ServiceMemory?.PeakMb)}</td><td>{Format.Number(w.LoadAverage)}</td></tr>\n"));
         }
 
         html.Append("</table>\n");

@@ -26,7 +26,7 @@ public static class MarkdownReport
         }
 
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {report.Machine.Host}, {report.Machine.Cores} cores, {report.Machine.Os}, {report.Machine.Runtime}");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- Each scenario: {Format.Number(report.WarmupSeconds)} s warm-up (not counted), then {Format.Number(report.DurationSeconds)} s measured");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Each scenario: {Format.Number(report.WarmupSeconds)} s warm-up (not counted; {Format.Number(report.StartupWarmupSeconds)} s more for the first, as both processes start cold), then {Format.Number(report.DurationSeconds)} s measured");
         if (report.Seed is { } seed)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"- Seeded {seed.Count} artifacts into {seed.SpecId}/{seed.Stage} (ids {seed.FirstId}-{seed.LastId}) for read and get");
@@ -100,13 +100,13 @@ public static class MarkdownReport
             }
         }
 
-        md.AppendLine("| wrk run | connections | requests | seconds | rps | of wrk ceiling | p50 ms | p75 ms | p95 ms | p99 ms | max ms | non-2xx | socket errors | wrk CPU | service CPU | service RSS peak MB |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| wrk run | connections | requests | seconds | rps | of wrk ceiling | p50 ms | p75 ms | p95 ms | p99 ms | max ms | non-2xx | socket errors | wrk CPU | service CPU | service RSS peak MB | machine load average |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var w in wrk)
         {
             var l = w.Latency;
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {w.Scenario} | {w.Connections?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {Format.Count(w.Requests)} | {Format.Number(w.DurationSeconds)} | {Format.Number(w.Rps)} | {Format.Percent(w.CeilingFraction)} | {Format.Ms(l.P50)} | {Format.Ms(l.P75)} | {Format.Ms(l.P95)} | {Format.Ms(l.P99)} | {Format.Ms(l.Max)} | {Format.Count(w.Non2xx)} | {Format.Count(w.SocketErrors)} | {Format.Number(w.LoadGeneratorCpu)} | {Format.Number(w.ServiceCpu)} | {Format.Number(w.ServiceMemory?.PeakMb)} |");
+                $"| {w.Scenario} | {w.Connections?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {Format.Count(w.Requests)} | {Format.Number(w.DurationSeconds)} | {Format.Number(w.Rps)} | {Format.Percent(w.CeilingFraction)} | {Format.Ms(l.P50)} | {Format.Ms(l.P75)} | {Format.Ms(l.P95)} | {Format.Ms(l.P99)} | {Format.Ms(l.Max)} | {Format.Count(w.Non2xx)} | {Format.Count(w.SocketErrors)} | {Format.Number(w.LoadGeneratorCpu)} | {Format.Number(w.ServiceCpu)} | {Format.Number(w.ServiceMemory?.PeakMb)} | {Format.Number(w.LoadAverage)} |");
         }
 
         md.AppendLine();
@@ -170,15 +170,16 @@ public static class MarkdownReport
         else
         {
             md.AppendLine("Resident memory (VmRSS) sampled every second. Growth: mean of the last quarter of the measured samples minus the mean of the first quarter. "
-                + "CPU in cores (1.0 = one core busy) over the measured window; the load generator shares the machine with the service.");
+                + "CPU in cores (1.0 = one core busy) over the measured window; the load generator shares the machine with the service. "
+                + "The machine's 1-minute load average above its core count means other work was running too.");
             md.AppendLine();
-            md.AppendLine("| scenario | model | RSS start MB | RSS peak MB | RSS end MB | growth MB | service CPU | load generator CPU |");
-            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            md.AppendLine("| scenario | model | RSS start MB | RSS peak MB | RSS end MB | growth MB | service CPU | load generator CPU | machine load average |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var s in report.Scenarios)
             {
                 var m = s.ServiceMemory;
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {s.Model} | {Format.Number(m?.StartMb)} | {Format.Number(m?.PeakMb)} | {Format.Number(m?.EndMb)} | {Format.Number(m?.GrowthMb)} | {Format.Number(s.Cpu.Service)} | {Format.Number(s.Cpu.LoadGenerator)} |");
+                    $"| {s.Name} | {s.Model} | {Format.Number(m?.StartMb)} | {Format.Number(m?.PeakMb)} | {Format.Number(m?.EndMb)} | {Format.Number(m?.GrowthMb)} | {Format.Number(s.Cpu.Service)} | {Format.Number(s.Cpu.LoadGenerator)} | {Format.Number(s.LoadAverage)} |");
             }
 
             md.AppendLine();
@@ -194,7 +195,7 @@ public static class MarkdownReport
         if (report.WholeRunMemory is { } whole)
         {
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"Over the whole run (this tool and wrk, {whole.Samples} samples): start {Format.Number(whole.StartMb)} MB, peak {Format.Number(whole.PeakMb)} MB, end {Format.Number(whole.EndMb)} MB.");
+                $"Over the whole run (this tool and wrk, {whole.Samples} samples from start-up to stop): peak {Format.Number(whole.PeakMb)} MB, at the end {Format.Number(whole.EndMb)} MB.");
             md.AppendLine();
         }
     }

@@ -26,6 +26,9 @@ public sealed record LoadTestReport
     /// <summary>Seconds of warm-up before each measured window.</summary>
     public required double WarmupSeconds { get; init; }
 
+    /// <summary>Seconds added to the first scenario's warm-up, as both processes start cold.</summary>
+    public double StartupWarmupSeconds { get; init; }
+
     /// <summary>Measured seconds per scenario.</summary>
     public required double DurationSeconds { get; init; }
 
@@ -120,6 +123,9 @@ public sealed record ScenarioResult
     /// <summary>CPU used in the measured window, in cores (1.0 = one core busy).</summary>
     public required CpuSummary Cpu { get; init; }
 
+    /// <summary>The machine's 1-minute load average at the end of the measured window (other work shows here).</summary>
+    public double? LoadAverage { get; init; }
+
     /// <summary>Each threshold and its outcome.</summary>
     public required IReadOnlyList<ThresholdOutcome> Thresholds { get; init; }
 
@@ -194,6 +200,9 @@ public sealed record WrkResult
 
     /// <summary>wrk's own CPU in cores, from its user and system time.</summary>
     public double? LoadGeneratorCpu { get; init; }
+
+    /// <summary>The machine's 1-minute load average when wrk finished.</summary>
+    public double? LoadAverage { get; init; }
 
     /// <summary>The service's CPU in cores while wrk ran.</summary>
     public double? ServiceCpu { get; init; }

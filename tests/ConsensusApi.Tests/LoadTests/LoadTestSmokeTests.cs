@@ -123,6 +123,7 @@ public sealed class LoadTestSmokeTests(LoadTestService fixture)
         SeedCount = 200,
         OutputFolder = Path.Combine(fixture.Folder, "reports-" + name),
         ServicePid = fixture.Service.Id,
+        StartupWarmup = TimeSpan.FromSeconds(1),
         RequestTimeout = TimeSpan.FromSeconds(20),
     };
 
