@@ -2,7 +2,14 @@ using ConsensusApi.Auth;
 using ConsensusApi.Domain;
 using ConsensusApi.Domain.Errors;
 using ConsensusApi.Hosting;
+using ConsensusApi.Operations;
 using Microsoft.Extensions.Options;
+
+if (OperatorCommands.Handles(args))
+{
+    // migrate, verify, vacuum, backup, stats: on the database file, without the HTTP server.
+    return await OperatorCommands.RunAsync(args, Console.Out, Console.Error);
+}
 
 try
 {

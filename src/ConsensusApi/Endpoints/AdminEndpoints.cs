@@ -1,6 +1,7 @@
 using ConsensusApi.Auth;
 using ConsensusApi.Domain.Errors;
 using ConsensusApi.Domain.Maintenance;
+using ConsensusApi.Domain.Models;
 using ConsensusApi.Domain.Resilience;
 using ConsensusApi.Domain.Storage;
 using ConsensusApi.Domain.Storage.Migrations;
@@ -80,23 +81,3 @@ internal static class AdminEndpoints
             new PoolReport(pool.Size, pool.InUse, pool.Idle, pool.Open, pool.Waits, pool.Timeouts, pool.Replaced)));
     }
 }
-
-/// <summary>The storage file's state.</summary>
-internal sealed record StorageReport(
-    string Path, long SizeBytes, long FreelistBytes, long WalBytes, long PageSize, long PageCount,
-    string JournalMode, string AutoVacuum, bool NeedsFullVacuum, VacuumResult? LastVacuum, DateTimeOffset? NextVacuumAt);
-
-/// <summary>One item per pragma.</summary>
-internal sealed record PragmaReport(IReadOnlyList<PragmaCheck> Items);
-
-/// <summary>Counters for operators.</summary>
-internal sealed record TelemetryReport(DualWriteReport DualWrite, RetryReport Retry, PoolReport Pool);
-
-/// <summary>Dual-write counters.</summary>
-internal sealed record DualWriteReport(long Writes, long Validated, long Mismatches, double MismatchRate);
-
-/// <summary>Retry counters; alert is true when the recent retry rate exceeds 20%.</summary>
-internal sealed record RetryReport(long Operations, long RetriedOperations, long Attempts, long Recovered, long Exhausted, double RetryRate, bool Alert);
-
-/// <summary>Connection pool counters.</summary>
-internal sealed record PoolReport(int Size, int InUse, int Idle, int Open, long Waits, long Timeouts, long Replaced);

@@ -1,3 +1,5 @@
+using HealthCheckStatus = ConsensusApi.Domain.Models.HealthCheckStatus;
+using HealthStatus = ConsensusApi.Domain.Models.HealthStatus;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -30,9 +32,3 @@ internal static class HealthEndpoints
             : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }
-
-/// <summary>Overall health and each check's.</summary>
-internal sealed record HealthStatus(string Status, IReadOnlyList<HealthCheckStatus> Checks);
-
-/// <summary>One health check's outcome.</summary>
-internal sealed record HealthCheckStatus(string Name, string Status, string? Description);

@@ -18,6 +18,7 @@ internal static class OpenApiSetup
     public static IServiceCollection AddConsensusOpenApi(this IServiceCollection services) =>
         services.AddOpenApi(DocumentName, options =>
         {
+            options.CreateSchemaReferenceId = JsonValueSchemas.ReferenceId;
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -72,6 +73,7 @@ internal static class OpenApiSetup
             });
             options.AddOperationTransformer<ErrorResponsesTransformer>();
             options.AddSchemaTransformer<SchemaExamples>();
+            options.AddSchemaTransformer<JsonValueSchemas>();
         });
 
     public static WebApplication MapConsensusOpenApi(this WebApplication app)
