@@ -74,7 +74,7 @@ public static class ErrorClassifier
     /// The response's <c>Retry-After</c> (see <see cref="RetryAfterFrom"/>), honoured for 429 and 503.
     /// </param>
     /// <returns>
-    /// 408, 429, 502, 503, 504 and every other 5xx are retryable; 4xx are permanent (401/403 as
+    /// 408, 429, 502, 503, 504 and every other 5xx but 507 (storage full) are retryable; 4xx are permanent (401/403 as
     /// "authentication/authorization"). A 1xx, 2xx or 3xx status is not a failure and is classified
     /// permanent, because repeating the request cannot improve it.
     /// </returns>
@@ -93,6 +93,7 @@ public static class ErrorClassifier
             404 => Permanent("not found"),
             409 => Permanent("conflict"),
             413 => Permanent("content too large"),
+            507 => Permanent("storage full"),
             >= 500 and <= 599 => Retryable("server error"),
             >= 400 and <= 499 => Permanent("client error"),
             _ => Permanent("not an error status"),

@@ -135,8 +135,8 @@ public sealed class ClientRetryTests
         var error = await Assert.ThrowsAsync<ConsensusApiException>(() => harness.Client.StoreArtifactAsync(StorageTestData.Artifact(), cancellationToken: Ct));
 
         Assert.Equal(ProblemKind.InsufficientStorage, error.Kind);
-        // The Domain's classifier counts every 5xx as transient, 507 included.
-        Assert.Equal(4, network.Attempts);
+        // A full disk does not clear itself in a backoff: 507 is permanent and never retried.
+        Assert.Equal(1, network.Attempts);
     }
 
     [Fact]

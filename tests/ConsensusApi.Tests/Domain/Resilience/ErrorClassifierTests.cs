@@ -117,7 +117,7 @@ public class ErrorClassifierTests
     [InlineData(502, ErrorClass.Retryable, "bad gateway")]
     [InlineData(504, ErrorClass.Retryable, "gateway timeout")]
     [InlineData(500, ErrorClass.Retryable, "server error")]
-    [InlineData(507, ErrorClass.Retryable, "server error")]
+    [InlineData(507, ErrorClass.Permanent, "storage full")]
     [InlineData(401, ErrorClass.Permanent, "authentication/authorization")]
     [InlineData(403, ErrorClass.Permanent, "authentication/authorization")]
     [InlineData(400, ErrorClass.Permanent, "invalid input")]
