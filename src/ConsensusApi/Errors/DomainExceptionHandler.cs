@@ -50,6 +50,13 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
+        if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            // The body is never read, so Kestrel closes the connection after this answer; say so, or a
+            // client puts the connection back in its pool and its next request fails on it.
+            httpContext.Response.Headers.Connection = "close";
+        }
+
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
