@@ -89,7 +89,9 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
                 _ => "a value of another type",
             }
             : null;
-        var message = expected is null ? "The JSON is malformed here." : $"The value must be {expected}.";
+        var message = expected is not null ? $"The value must be {expected}."
+            : json.Message.Contains("not valid UTF-8", StringComparison.Ordinal) ? "The value is not valid UTF-8."
+            : "The JSON is malformed here.";
         field = field.Length == 0 ? "body" : field;
         return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
         {

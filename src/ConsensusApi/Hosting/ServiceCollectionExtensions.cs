@@ -21,6 +21,7 @@ internal static class ServiceCollectionExtensions
             var json = options.SerializerOptions;
             json.NumberHandling = JsonNumberHandling.Strict;
             json.Converters.Add(new UtcTimestampConverter());
+            json.Converters.Add(new Utf8JsonElementConverter());
             json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         });
         // Binding failures (bad JSON, wrong types, missing body) throw, so DomainExceptionHandler answers them as problem details.
