@@ -231,14 +231,16 @@ public sealed record FuzzRequest(string Method, string Path, string Query, strin
 {
     /// <summary>
     /// The Idempotency-Key values the service may have seen: each one sent, and all of them on one
-    /// line as HttpClient joins them (", ").
+    /// line as HttpClient joins them (", "), without surrounding whitespace.
     /// </summary>
     public IEnumerable<string> IdempotencyKeys
     {
         get
         {
+            // Kestrel drops the whitespace around a field value, as HTTP says.
             var sent = new[] { IdempotencyKey }.Concat(Headers.Where(h => h.Name == "Idempotency-Key").Select(h => h.Value)).OfType<string>().ToList();
-            return sent.Count > 1 ? sent.Append(string.Join(", ", sent)) : sent;
+            var seen = sent.Select(value => value.Trim(' ', '\t'));
+            return sent.Count > 1 ? seen.Append(string.Join(", ", sent).Trim(' ', '\t')) : seen;
         }
     }
 
