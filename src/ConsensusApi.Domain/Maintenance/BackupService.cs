@@ -18,25 +18,34 @@ public sealed record BackupResult(string Path, long SizeBytes, DateTimeOffset Cr
 /// <summary>
 /// Online, consistent backups with <c>VACUUM INTO</c>: one read transaction's snapshot, written
 /// compactly into a single self-contained file (no <c>-wal</c> beside it), while writes go on.
-/// The copy is written under a temporary name and renamed once complete.
+/// The copy is written under a temporary name of its own and renamed once complete.
 /// </summary>
 public sealed class BackupService(ConsensusDatabase database, StorageExecutor storage, IOptions<BackupOptions> options, TimeProvider timeProvider, ILogger<BackupService> logger)
 {
     /// <summary>Writes a backup into <c>Backup:Folder</c>, named after the database and the time.</summary>
-    public ValueTask<BackupResult> BackupAsync(CancellationToken cancellationToken)
+    public async ValueTask<BackupResult> BackupAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var folder = System.IO.Path.GetFullPath(options.Value.Folder);
         var stem = string.Create(CultureInfo.InvariantCulture,
             $"{System.IO.Path.GetFileNameWithoutExtension(database.Path)}-{now:yyyyMMdd'T'HHmmssfff'Z'}");
-        var target = System.IO.Path.Combine(folder, stem + ".db");
-        for (var n = 2; File.Exists(target); n++)
+        var partial = await WritePartialAsync(System.IO.Path.Combine(folder, stem + ".db"), cancellationToken);
+        try
         {
-            // Two backups within one millisecond: keep both.
-            target = System.IO.Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}.db"));
+            for (var n = 1; ; n++)
+            {
+                // Two backups within one millisecond (two operators, a retried call): keep both.
+                var target = System.IO.Path.Combine(folder, n == 1 ? stem + ".db" : string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}.db"));
+                if (TryPublish(partial, target))
+                {
+                    return Written(target);
+                }
+            }
         }
-
-        return BackupToAsync(target, cancellationToken);
+        finally
+        {
+            File.Delete(partial);
+        }
     }
 
     /// <summary>Writes a backup to <paramref name="destination"/>; an existing file there is an error.</summary>
@@ -48,19 +57,58 @@ public sealed class BackupService(ConsensusDatabase database, StorageExecutor st
             throw new IOException($"Backup target '{target}' already exists.");
         }
 
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-        var partial = target + ".partial";
-        File.Delete(partial);
+        var partial = await WritePartialAsync(target, cancellationToken);
         try
         {
-            await storage.ReadAsync("backup", (connection, _) => WriteCopy(connection, partial), cancellationToken);
-            File.Move(partial, target);
+            return TryPublish(partial, target) ? Written(target) : throw new IOException($"Backup target '{target}' already exists.");
         }
         finally
         {
             File.Delete(partial);
         }
+    }
 
+    /// <summary>
+    /// Writes the copy under a name of its own beside <paramref name="target"/>: backups running at
+    /// the same time must not write into one file (VACUUM INTO refuses an existing file, and a
+    /// shared temporary name let one backup delete another's copy).
+    /// </summary>
+    private async ValueTask<string> WritePartialAsync(string target, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+        var partial = string.Create(CultureInfo.InvariantCulture, $"{target}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            await storage.ReadAsync("backup", (connection, _) =>
+            {
+                File.Delete(partial); // a retried attempt starts over
+                return WriteCopy(connection, partial);
+            }, cancellationToken);
+            return partial;
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    /// <summary>Gives the finished copy its name, unless a file already has it.</summary>
+    private static bool TryPublish(string partial, string target)
+    {
+        try
+        {
+            File.Move(partial, target, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            return false;
+        }
+    }
+
+    private BackupResult Written(string target)
+    {
         var result = new BackupResult(target, new FileInfo(target).Length, timeProvider.GetUtcNow());
         StorageLog.BackupWritten(logger, database.Path, target, result.SizeBytes);
         return result;

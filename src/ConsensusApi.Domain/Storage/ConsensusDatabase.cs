@@ -1,3 +1,4 @@
+using System.Globalization;
 using ConsensusApi.Domain.Errors;
 using ConsensusApi.Domain.Options;
 using ConsensusApi.Domain.Resilience;
@@ -204,6 +205,48 @@ public sealed class ConsensusDatabase : IAsyncDisposable
 
         MigrationRunner.EnsureNotNewer(version, Path);
         EnsureWritable();
+        if (version < MigrationRunner.LatestVersion)
+        {
+            BackUpBeforeMigrating(version);
+        }
+    }
+
+    /// <summary>
+    /// Copies a file that is about to be migrated to <c>&lt;file&gt;.v&lt;old version&gt;-&lt;UTC time&gt;.bak</c>
+    /// beside it, before anything writes it: one read transaction's consistent snapshot
+    /// (<c>VACUUM INTO</c>), compact, self-contained. An empty file has nothing to keep.
+    /// </summary>
+    private void BackUpBeforeMigrating(int version)
+    {
+        var stem = string.Create(CultureInfo.InvariantCulture, $"{Path}.v{version}-{_timeProvider.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}");
+        var target = stem + ".bak";
+        for (var n = 2; File.Exists(target); n++)
+        {
+            target = string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}.bak");
+        }
+
+        try
+        {
+            using var connection = SqliteConnections.OpenReadOnly(Path);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM sqlite_master";
+            if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                return;
+            }
+
+            command.CommandText = "VACUUM INTO $target";
+            command.Parameters.AddWithValue("$target", target);
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException ex)
+        {
+            File.Delete(target);
+            throw new DatabaseStartupException(
+                $"Database '{Path}' has schema version {version}; the backup before migrating it to version {MigrationRunner.LatestVersion} could not be written to '{target}' ({ex.Message}); nothing was migrated.", ex);
+        }
+
+        StorageLog.BackedUpBeforeMigrating(_logger, Path, version, target, new FileInfo(target).Length);
     }
 
     /// <summary>

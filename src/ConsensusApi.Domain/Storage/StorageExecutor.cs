@@ -8,8 +8,11 @@ namespace ConsensusApi.Domain.Storage;
 /// Where repositories run their SQL: reads on a pooled connection, writes on the write lane, and
 /// both inside the retry pipeline, which re-runs the whole unit (never half a transaction).
 /// </summary>
-public sealed class StorageExecutor(ConsensusDatabase database, StoragePipeline pipeline, TimeProvider timeProvider)
+public sealed class StorageExecutor(ConsensusDatabase database, StoragePipeline pipeline, TimeProvider timeProvider) : IDisposable
 {
+    /// <summary>Keyed maintenance calls run one at a time, so a key's second call waits for the first and replays it.</summary>
+    private readonly SemaphoreSlim _keyedOperations = new(1, 1);
+
     /// <summary>Runs <paramref name="query"/> on a pooled read connection, with retry.</summary>
     public ValueTask<T> ReadAsync<T>(string operation, Func<SqliteConnection, CancellationToken, T> query, CancellationToken cancellationToken) =>
         pipeline.ExecuteAsync(operation, async token =>
@@ -55,7 +58,8 @@ public sealed class StorageExecutor(ConsensusDatabase database, StoragePipeline 
     /// <summary>
     /// Runs an operation that is not a data write (a vacuum, a backup) at most once per
     /// idempotency key: a replayed key returns the first outcome without running it again.
-    /// The key is recorded after the operation, in a transaction of its own.
+    /// The key is recorded after the operation, in a transaction of its own; calls with a key run
+    /// one at a time, so two calls with the same key at once cannot both run it.
     /// </summary>
     public async ValueTask<WriteOutcome<T>> RunOnceAsync<T>(string operation, IdempotencyKey? key, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
     {
@@ -65,19 +69,36 @@ public sealed class StorageExecutor(ConsensusDatabase database, StoragePipeline 
             return new WriteOutcome<T>(await action(cancellationToken), Created: false, Replayed: false);
         }
 
-        var replay = await WriteAsync(operation, (connection, _) =>
-            IdempotencyStore.TryReplay<T>(connection, key, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
-        if (replay is not null)
+        await _keyedOperations.WaitAsync(cancellationToken);
+        try
         {
-            return replay;
-        }
+            var replay = await WriteAsync(operation, (connection, _) =>
+                IdempotencyStore.TryReplay<T>(connection, key, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+            if (replay is not null)
+            {
+                return replay;
+            }
 
-        var value = await action(cancellationToken);
-        await WriteAsync(operation, (connection, _) =>
+            var value = await action(cancellationToken);
+            return await WriteAsync(operation, (connection, _) =>
+            {
+                var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                // A data write may have taken the key meanwhile: never overwrite its outcome.
+                if (IdempotencyStore.TryReplay<T>(connection, key, now) is { } taken)
+                {
+                    return taken;
+                }
+
+                IdempotencyStore.Save(connection, key, value, created: false, now);
+                return new WriteOutcome<T>(value, Created: false, Replayed: false);
+            }, cancellationToken);
+        }
+        finally
         {
-            IdempotencyStore.Save(connection, key, value, created: false, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-            return true;
-        }, cancellationToken);
-        return new WriteOutcome<T>(value, Created: false, Replayed: false);
+            _keyedOperations.Release();
+        }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _keyedOperations.Dispose();
 }

@@ -43,4 +43,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(1013, LogLevel.Information, "Database {Path} closed.")]
     public static partial void DatabaseClosed(ILogger logger, string path);
+
+    [LoggerMessage(1014, LogLevel.Information, "Database {Path} has schema version {Version}: backed up to {Backup} ({SizeBytes} bytes) before migrating.")]
+    public static partial void BackedUpBeforeMigrating(ILogger logger, string path, int version, string backup, long sizeBytes);
 }

@@ -50,6 +50,13 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
+        if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            // The body is never read, so Kestrel closes the connection after this answer; say so, or a
+            // client puts the connection back in its pool and its next request fails on it.
+            httpContext.Response.Headers.Connection = "close";
+        }
+
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -82,7 +89,9 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
                 _ => "a value of another type",
             }
             : null;
-        var message = expected is null ? "The JSON is malformed here." : $"The value must be {expected}.";
+        var message = expected is not null ? $"The value must be {expected}."
+            : json.Message.Contains("not valid UTF-8", StringComparison.Ordinal) ? "The value is not valid UTF-8."
+            : "The JSON is malformed here.";
         field = field.Length == 0 ? "body" : field;
         return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
         {

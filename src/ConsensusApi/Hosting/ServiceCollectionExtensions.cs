@@ -22,6 +22,7 @@ internal static class ServiceCollectionExtensions
             json.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.NumberHandling = JsonNumberHandling.Strict;
             json.Converters.Add(new UtcTimestampConverter());
+            json.Converters.Add(new Utf8JsonElementConverter());
             json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         });
         // Binding failures (bad JSON, wrong types, missing body) throw, so DomainExceptionHandler answers them as problem details.
