@@ -87,46 +87,6 @@ public static class DatabaseFile
         return new MigrationPlan(status.CurrentVersion, status.LatestVersion, status.Pending, withoutTwin);
     }
 
-    /// <summary>
-    /// Copies the file, page by page through SQLite's online backup, to
-    /// <c>&lt;file&gt;.v&lt;version&gt;-&lt;UTC time&gt;.bak</c> beside it: a consistent snapshot even
-    /// while another process writes, restorable by copying it back over the file.
-    /// </summary>
-    /// <param name="path">The database file.</param>
-    /// <param name="schemaVersion">Its schema version, written into the name.</param>
-    /// <param name="now">The time written into the name.</param>
-    /// <returns>The backup's full path.</returns>
-    public static string BackupBeforeMigration(string path, int schemaVersion, DateTimeOffset now)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        var stem = string.Create(CultureInfo.InvariantCulture, $"{full}.v{schemaVersion}-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}");
-        var target = stem + ".bak";
-        for (var n = 2; File.Exists(target); n++)
-        {
-            target = string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}.bak");
-        }
-
-        var partial = target + ".partial";
-        File.Delete(partial);
-        try
-        {
-            using (var source = OpenForReading(full))
-            using (var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Pooling = false }.ToString()))
-            {
-                destination.Open();
-                source.BackupDatabase(destination);
-            }
-
-            File.Move(partial, target);
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
-
-        return target;
-    }
-
     /// <summary>A read-only connection; a hot journal left by a crashed writer is rolled back first.</summary>
     internal static SqliteConnection OpenForReading(string path)
     {

@@ -48,13 +48,21 @@ internal static class MigrateCommand
             await output.WriteLineAsync($"Legacy rows to copy into the normalized schema: {plan.LegacyRowsWithoutTwin}");
         }
 
-        await output.WriteLineAsync("Writing the backup...");
-        var backup = DatabaseFile.BackupBeforeMigration(path, plan.SchemaVersion, context.Get<TimeProvider>().GetUtcNow());
-        await output.WriteLineAsync($"Backup: {backup}, {OperatorCommands.Bytes(new FileInfo(backup).Length)}. To undo the migration, stop the service and copy it over the database file.");
-
-        await output.WriteLineAsync("Migrating...");
+        // Opening the database writes the backup beside the file before the first migration runs.
+        await output.WriteLineAsync("Writing the backup, then migrating...");
+        var started = DateTime.UtcNow.AddSeconds(-1);
         var database = context.Get<ConsensusDatabase>();
         await database.OpenAsync(cancellationToken);
+        var full = Path.GetFullPath(path);
+        var backup = new DirectoryInfo(Path.GetDirectoryName(full)!)
+            .GetFiles($"{Path.GetFileName(full)}.v{plan.SchemaVersion}-*.bak")
+            .Where(file => file.LastWriteTimeUtc >= started)
+            .OrderByDescending(file => file.LastWriteTimeUtc)
+            .FirstOrDefault();
+        if (backup is not null)
+        {
+            await output.WriteLineAsync($"Backup: {backup.FullName}, {OperatorCommands.Bytes(backup.Length)}. To undo the migration, stop the service and copy it over the database file.");
+        }
         var status = await context.Get<StorageInspector>().GetMigrationStatusAsync(cancellationToken);
         foreach (var applied in status.Applied.Where(migration => migration.Version > plan.SchemaVersion))
         {
