@@ -234,7 +234,7 @@ public static class LegacyDatabaseGenerator
 
             var clock = Start.AddDays(day).AddMinutes(random.Next(0, 120));
             // A busier team for a bigger file, so that it still covers months rather than years.
-            for (var fresh = random.Next(0, (3 * Math.Max(1, options.Artifacts / 12_000)) + 1); fresh > 0; fresh--)
+            for (var fresh = random.Next(0, (6 * Math.Max(1, options.Artifacts / 6_000)) + 1); fresh > 0; fresh--)
             {
                 _specs.Add(NewSpec(day));
             }
@@ -264,9 +264,11 @@ public static class LegacyDatabaseGenerator
         private Spec NewSpec(int day)
         {
             int number;
+            // Spec numbers are drawn from a range well above the number of specs the file will need.
+            var range = Math.Max(2000, (int)(options.Artifacts / (1 - options.Churn) / 4));
             do
             {
-                number = random.Next(1, 2000);
+                number = random.Next(1, range);
             }
             while (!_specNumbers.Add(number));
 

@@ -93,18 +93,27 @@ public sealed class BackupService(ConsensusDatabase database, StorageExecutor st
         }
     }
 
-    /// <summary>Gives the finished copy its name, unless a file already has it.</summary>
+    /// <summary>
+    /// Gives the finished copy its name, unless a file already has it. The name is reserved by
+    /// creating the file exclusively (O_EXCL, atomic) and the copy then renamed over it:
+    /// File.Move without overwrite is not atomic on Linux (it checks, then renames), and two
+    /// backups of the same millisecond could both take one name, the second replacing the first.
+    /// </summary>
     private static bool TryPublish(string partial, string target)
     {
         try
         {
-            File.Move(partial, target, overwrite: false);
-            return true;
+            using (new FileStream(target, FileMode.CreateNew, FileAccess.Write))
+            {
+            }
         }
         catch (IOException) when (File.Exists(target))
         {
             return false;
         }
+
+        File.Move(partial, target, overwrite: true);
+        return true;
     }
 
     private BackupResult Written(string target)

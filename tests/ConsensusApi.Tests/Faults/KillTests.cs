@@ -56,7 +56,8 @@ public class KillTests
 
         DatabaseFile.AssertConsistent(path);
         Assert.True(ledger.Acknowledged > 0, "the clients got writes acknowledged before the kills");
-        output?.WriteLine($"total {total.ElapsedMilliseconds} ms");
+        output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"writes whose answer a kill cut off (artifacts, batches, syntheses): {ledger.Outcomes.Committed} had committed, {ledger.Outcomes.Absent} had not, none in part; total {total.ElapsedMilliseconds} ms"));
     }
 
     /// <summary>One client: mixed writes until the process is killed under it.</summary>
@@ -138,6 +139,7 @@ public class KillTests
     /// <summary>After a restart: every acknowledged write is there as acknowledged; every unknown one is whole or absent.</summary>
     private static async Task VerifyAsync(RunningService service, Ledger ledger)
     {
+        var outcomes = ledger.Outcomes;
         DatabaseFile.AssertConsistent(service.DatabasePath);
         using var connection = DatabaseFile.OpenReadOnly(service.DatabasePath);
         foreach (var write in ledger.All)
@@ -151,6 +153,7 @@ public class KillTests
                     // Unknown outcome: the client retries with the same key, and then it is stored exactly once.
                     var retry = await service.Client.PostJsonAsync("/api/v1/artifacts", write.Body, idempotencyKey: write.Marker);
                     write.Acknowledge(await retry.AssertJsonAsync(HttpStatusCode.Created));
+                    outcomes.Count(retry.Headers.Contains("Idempotent-Replayed"));
                     Assert.Equal(1, DatabaseFile.Scalar(connection, $"SELECT count(*) FROM agent_outputs WHERE pipeline_run_id = '{write.Marker}'"));
                     break;
                 case WriteKind.Batch when write.Ack is { } ack:
@@ -163,6 +166,7 @@ public class KillTests
                 case WriteKind.Batch:
                     var stored = DatabaseFile.Scalar(connection, $"SELECT count(*) FROM consensus_artifacts WHERE run_id = '{write.Marker}'");
                     Assert.True(stored == 0 || stored == write.Body["items"]!.AsArray().Count, $"batch {write.Marker}: {stored} of {write.Body["items"]!.AsArray().Count} items stored");
+                    outcomes.CountOnce(write, stored > 0);
                     break;
                 case WriteKind.Synthesis when write.Ack is { } ack:
                     var row = DatabaseFile.Rows(connection, $"""
@@ -176,7 +180,9 @@ public class KillTests
                         Assert.Single(row));
                     break;
                 case WriteKind.Synthesis:
-                    Assert.InRange(DatabaseFile.Scalar(connection, $"SELECT count(*) FROM consensus_synthesis WHERE run_id = '{write.Marker}'"), 0, 1);
+                    var synthesized = DatabaseFile.Scalar(connection, $"SELECT count(*) FROM consensus_synthesis WHERE run_id = '{write.Marker}'");
+                    Assert.InRange(synthesized, 0, 1);
+                    outcomes.CountOnce(write, synthesized == 1);
                     break;
             }
         }
@@ -244,9 +250,42 @@ public class KillTests
         }
     }
 
+    /// <summary>What became of the writes whose answer never came.</summary>
+    private sealed class Outcomes
+    {
+        private readonly HashSet<Write> _counted = [];
+
+        public int Committed { get; private set; }
+
+        public int Absent { get; private set; }
+
+        public void Count(bool committed)
+        {
+            if (committed)
+            {
+                Committed++;
+            }
+            else
+            {
+                Absent++;
+            }
+        }
+
+        /// <summary>Counts an unanswered write the first time it is verified (it is verified after every restart).</summary>
+        public void CountOnce(Write write, bool committed)
+        {
+            if (_counted.Add(write))
+            {
+                Count(committed);
+            }
+        }
+    }
+
     /// <summary>Everything the clients sent, across kills.</summary>
     private sealed class Ledger
     {
+        public Outcomes Outcomes { get; } = new();
+
         private readonly Lock _lock = new();
         private readonly List<Write> _all = [];
         private readonly Dictionary<string, List<Write>> _runs = new(StringComparer.Ordinal);
