@@ -39,8 +39,8 @@ public sealed record LegacyDatabaseStats(
 /// </summary>
 public static class LegacyDatabaseGenerator
 {
-    /// <summary>The legacy schema as the terminal UI created it (DESIGN.md, appendix), and its agent_executions table.</summary>
-    public const string Schema = """
+    /// <summary>The legacy schema as the terminal UI created it (DESIGN.md, appendix).</summary>
+    public const string LegacyTables = """
         CREATE TABLE IF NOT EXISTS consensus_artifacts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             spec_id TEXT NOT NULL,
@@ -68,6 +68,10 @@ public static class LegacyDatabaseGenerator
             created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
         );
         CREATE INDEX IF NOT EXISTS idx_synthesis_spec_stage ON consensus_synthesis(spec_id, stage);
+        """;
+
+    /// <summary>The legacy tables and the UI's agent_executions table.</summary>
+    public const string Schema = LegacyTables + """
 
         CREATE TABLE IF NOT EXISTS agent_executions (
             agent_id TEXT PRIMARY KEY,

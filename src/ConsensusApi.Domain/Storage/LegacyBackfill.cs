@@ -97,18 +97,13 @@ internal static class LegacyBackfill
                     "SELECT id FROM consensus_runs WHERE spec_id = @SpecId AND stage = @Stage AND run_timestamp <= @CreatedAt ORDER BY run_timestamp DESC LIMIT 1", synthesis)
                 ?? InsertRun(connection, synthesis.SpecId, synthesis.Stage, synthesis.CreatedAt);
             var consensusOk = string.Equals(synthesis.Status, "ok", StringComparison.OrdinalIgnoreCase);
-            connection.Execute("""
-                INSERT INTO run_syntheses (id, run_id, spec_id, stage, output_markdown, output_path, status, artifacts_count,
-                                           agreements, conflicts, degraded, consensus_ok, pipeline_run_id, created_at)
-                VALUES (@Id, @runId, @SpecId, @Stage, @OutputMarkdown, @OutputPath, @Status, @ArtifactsCount,
-                        @Agreements, @Conflicts, @Degraded, @consensusOk, @PipelineRunId, @CreatedAt)
-                """,
-                new
-                {
-                    synthesis.Id, runId, synthesis.SpecId, synthesis.Stage, synthesis.OutputMarkdown, synthesis.OutputPath, synthesis.Status,
-                    synthesis.ArtifactsCount, synthesis.Agreements, synthesis.Conflicts, Degraded = synthesis.Degraded != 0, consensusOk,
-                    synthesis.PipelineRunId, synthesis.CreatedAt,
-                });
+            connection.Execute(SynthesisRepository.InsertNormalizedSql, new
+            {
+                id = synthesis.Id, runId, specId = synthesis.SpecId, stage = synthesis.Stage, outputMarkdown = synthesis.OutputMarkdown,
+                outputPath = synthesis.OutputPath, status = synthesis.Status, artifactsCount = synthesis.ArtifactsCount, agreements = synthesis.Agreements,
+                conflicts = synthesis.Conflicts, degraded = synthesis.Degraded != 0, consensusOk, pipelineRunId = synthesis.PipelineRunId,
+                createdAt = synthesis.CreatedAt,
+            });
             // The run keeps its newest synthesis.
             connection.Execute("""
                 UPDATE consensus_runs SET synthesis_json = @json, consensus_ok = @consensusOk, degraded = @Degraded

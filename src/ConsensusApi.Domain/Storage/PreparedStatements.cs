@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -14,23 +16,26 @@ internal static class PreparedStatements
 {
     private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Caches = new();
 
+    // Dapper builds a row parser on every call to Parse; the columns of a statement never change,
+    // so one parser per statement and type is built once.
+    private static readonly ConcurrentDictionary<(string Sql, Type Type), Delegate> RowParsers = new();
+
     /// <summary>The command for <paramref name="sql"/> on <paramref name="connection"/>, with its parameters in the given order.</summary>
     public static SqliteCommand Get(SqliteConnection connection, string sql, params ReadOnlySpan<string> parameters)
     {
-        var cache = Caches.GetValue(connection, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
-        if (cache.TryGetValue(sql, out var command))
+        var cache = CacheOf(connection);
+        if (!cache.TryGetValue(sql, out var command))
         {
-            return command;
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter(name, null));
+            }
+
+            cache[sql] = command;
         }
 
-        command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter(name, null));
-        }
-
-        cache[sql] = command;
         return command;
     }
 
@@ -54,24 +59,24 @@ internal static class PreparedStatements
     /// </summary>
     public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
-        var command = Get(connection, sql, parameters);
-        using var reader = command.ExecuteReader();
-        // Dapper builds a row parser per call to Parse; one per statement and type is built once.
-        var parser = (Func<System.Data.Common.DbDataReader, T>)RowParsers.GetValue(command, _ => new Dictionary<Type, Delegate>())
-            .GetValueOrAdd(typeof(T), () => reader.GetRowParser<T>());
-        var rows = new List<T>();
-        while (reader.Read())
-        {
-            rows.Add(parser(reader));
-        }
-
-        return rows;
+        Func<DbDataReader, T>? parser = null;
+        return connection.QueryPrepared(sql, reader => (parser ??= (Func<DbDataReader, T>)RowParsers.GetOrAdd((sql, typeof(T)), _ => reader.GetRowParser<T>()))(reader), parameters);
     }
 
     /// <summary>Runs a prepared query and maps each row with <paramref name="map"/> (hot paths map by ordinal).</summary>
     public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
-        var command = Get(connection, sql, parameters);
+        // The names are only needed the first time the statement is seen on this connection.
+        if (!CacheOf(connection).TryGetValue(sql, out var command))
+        {
+            command = Get(connection, sql, Names(parameters));
+        }
+
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
+        }
+
         using var reader = command.ExecuteReader();
         var rows = new List<T>();
         while (reader.Read())
@@ -80,42 +85,6 @@ internal static class PreparedStatements
         }
 
         return rows;
-    }
-
-    private static readonly ConditionalWeakTable<SqliteCommand, Dictionary<Type, Delegate>> RowParsers = new();
-
-    private static Delegate GetValueOrAdd(this Dictionary<Type, Delegate> parsers, Type type, Func<Delegate> create)
-    {
-        if (!parsers.TryGetValue(type, out var parser))
-        {
-            parser = create();
-            parsers[type] = parser;
-        }
-
-        return parser;
-    }
-
-    private static SqliteCommand Get(SqliteConnection connection, string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
-    {
-        var cache = Caches.GetValue(connection, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
-        if (!cache.TryGetValue(sql, out var command))
-        {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, _) in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter(name, null));
-            }
-
-            cache[sql] = command;
-        }
-
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
-        }
-
-        return command;
     }
 
     /// <summary>Forgets the statements of a connection that is being closed.</summary>
@@ -130,5 +99,19 @@ internal static class PreparedStatements
 
             Caches.Remove(connection);
         }
+    }
+
+    private static Dictionary<string, SqliteCommand> CacheOf(SqliteConnection connection) =>
+        Caches.GetValue(connection, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
+
+    private static string[] Names(ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        var names = new string[parameters.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            names[i] = parameters[i].Name;
+        }
+
+        return names;
     }
 }

@@ -22,6 +22,14 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
         ORDER BY s.created_at DESC, s.id DESC LIMIT 1
         """;
 
+    /// <summary>The normalized synthesis row; its id is its legacy twin's. Used by live writes and the legacy backfill.</summary>
+    internal const string InsertNormalizedSql = """
+        INSERT INTO run_syntheses (id, run_id, spec_id, stage, output_markdown, output_path, status, artifacts_count,
+                                   agreements, conflicts, degraded, consensus_ok, pipeline_run_id, created_at)
+        VALUES (@id, @runId, @specId, @stage, @outputMarkdown, @outputPath, @status, @artifactsCount,
+                @agreements, @conflicts, @degraded, @consensusOk, @pipelineRunId, @createdAt)
+        """;
+
     /// <summary>Stores a synthesis and sets its run's consensus flags (dual-write).</summary>
     public async ValueTask<WriteOutcome<Synthesis>> StoreAsync(SynthesisRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -54,18 +62,12 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
                     request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
                     request.Agreements, request.Conflicts, degraded, request.PipelineRunId, createdAt = LegacyTime.Format(now),
                 });
-            connection.Execute(
-                """
-                INSERT INTO run_syntheses (id, run_id, spec_id, stage, output_markdown, output_path, status, artifacts_count,
-                                           agreements, conflicts, degraded, consensus_ok, pipeline_run_id, created_at)
-                VALUES (@id, @runId, @SpecId, @Stage, @OutputMarkdown, @OutputPath, @Status, @ArtifactsCount,
-                        @Agreements, @Conflicts, @degraded, @consensusOk, @PipelineRunId, @now)
-                """,
-                new
-                {
-                    id, runId, request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
-                    request.Agreements, request.Conflicts, degraded, consensusOk, request.PipelineRunId, now,
-                });
+            connection.Execute(InsertNormalizedSql, new
+            {
+                id, runId, specId = request.SpecId, stage = request.Stage, outputMarkdown = request.OutputMarkdown, outputPath = request.OutputPath,
+                status = request.Status, artifactsCount = request.ArtifactsCount, agreements = request.Agreements, conflicts = request.Conflicts,
+                degraded, consensusOk, pipelineRunId = request.PipelineRunId, createdAt = now,
+            });
             checks.Add(DualWriteValidator.CheckSynthesis(connection, id));
             var synthesis = new Synthesis
             {

@@ -200,8 +200,8 @@ public sealed class RequestValidator(IOptions<LimitsOptions> limits)
 
     private void CheckContentSize(ArtifactRequest request, string field)
     {
-        var content = request.Content!.Value;
-        var size = System.Text.Encoding.UTF8.GetByteCount(content.GetRawText());
+        // The raw UTF-8 bytes as received: their length, without copying them into a string.
+        var size = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(request.Content!.Value).Length;
         if (size > _limits.MaxContentBytes)
         {
             throw new ContentTooLargeException(field, size, _limits.MaxContentBytes);
