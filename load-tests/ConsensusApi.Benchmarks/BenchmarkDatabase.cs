@@ -28,6 +28,8 @@ public sealed class BenchmarkDatabase : IAsyncDisposable
 
     public ArtifactRepository Artifacts => _services.GetRequiredService<ArtifactRepository>();
 
+    public RunRepository Runs => _services.GetRequiredService<RunRepository>();
+
     public string Path => Database.Path;
 
     public static string NewFolder()

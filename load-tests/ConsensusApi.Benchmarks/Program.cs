@@ -9,5 +9,5 @@ using BenchmarkDotNet.Running;
 var config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(1).AsDefault())
-    .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+    .WithOptions(ConfigOptions.DisableLogFile);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
