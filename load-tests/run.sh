@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of ConsensusApi, end to end: builds Release, starts the service as a real process on a
 # fresh temporary database, runs the load-test tool (which seeds what read and get need), loads
-# ceiling, get and write with wrk as a cross-check, stops the service, and writes the reports.
+# ceiling, get, read and write with wrk as a cross-check, stops the service, and writes the reports.
 #
 #   load-tests/run.sh [--smoke] [--scenarios ceiling,write,...] [--model closed|open|both]
 #                     [--duration 30] [--warmup 5] [--vus 100] [--out folder] [--no-wrk] [-- tool options]
@@ -100,11 +100,12 @@ Database__Path="$data/consensus.db" Backup__Folder="$data/backups" Logging__LogL
     dotnet "$service_dll" --urls "$url" >"$out/service.log" 2>&1 &
 service_pid=$!
 
-# The service's resident memory, once a second, for the whole run (Unix ms, kB).
+# The service's resident memory, once a second, for the whole run: Unix ms, then VmRSS, RssAnon
+# (the heap and stacks) and RssFile (mapped files: the binaries and the mmap'd database), in kB.
 (
     while kill -0 "$service_pid" 2>/dev/null; do
-        rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$service_pid/status" 2>/dev/null || true)"
-        [ -n "$rss" ] && printf '%s\t%s\n' "$(date +%s%3N)" "$rss"
+        rss="$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "\t%s", $2}' "/proc/$service_pid/status" 2>/dev/null || true)"
+        [ -n "$rss" ] && printf '%s%s\n' "$(date +%s%3N)" "$rss"
         sleep 1
     done
 ) >"$out/service-rss.tsv" &
@@ -168,6 +169,11 @@ if [ "$use_wrk" = 1 ] && command -v wrk >/dev/null 2>&1; then
         # shellcheck disable=SC1091
         . "$out/seed.env"
         run_wrk get "/api/v1/artifacts/${SEED_FIRST_ID}" get-artifact.lua "$SEED_FIRST_ID" "$SEED_LAST_ID"
+    fi
+    if selected read && [ -f "$out/seed.env" ]; then
+        # shellcheck disable=SC1091
+        . "$out/seed.env"
+        run_wrk read "/api/v1/specs/${SEED_SPEC_ID}/stages/${SEED_STAGE}/artifacts?limit=50" list-newest.lua
     fi
     selected write && run_wrk write /api/v1/artifacts post-artifact.lua "wrk$(date +%s)" "$(date +%s%3N)"
 elif [ "$use_wrk" = 1 ]; then
