@@ -37,33 +37,33 @@ public sealed class BareConnection : IDisposable
             pragmas.ExecuteNonQuery();
         }
 
-        _begin = Prepare("BEGIN IMMEDIATE");
-        _commit = Prepare("COMMIT");
-        _insertLegacy = Prepare("""
+        _begin = _connection.Prepare("BEGIN IMMEDIATE");
+        _commit = _connection.Prepare("COMMIT");
+        _insertLegacy = _connection.Prepare("""
             INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json, response_text, run_id, created_at)
             VALUES ($s, $g, $a, $c, $r, $p, $t) RETURNING id
             """, "$s", "$g", "$a", "$c", "$r", "$p", "$t");
-        _ensureRun = Prepare("""
+        _ensureRun = _connection.Prepare("""
             INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
             VALUES ($s, $g, $ts, 0, 0, NULL, $now)
             ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET spec_id = excluded.spec_id
             RETURNING id
             """, "$s", "$g", "$ts", "$now");
-        _insertOutput = Prepare("""
+        _insertOutput = _connection.Prepare("""
             INSERT INTO agent_outputs (id, run_id, agent_name, model_version, content, output_timestamp, spec_id, stage, response_text, pipeline_run_id)
             VALUES ($id, $run, $a, $m, $c, $now, $s, $g, $r, $p)
             """, "$id", "$run", "$a", "$m", "$c", "$now", "$s", "$g", "$r", "$p");
-        _insertOutputOnly = Prepare("""
+        _insertOutputOnly = _connection.Prepare("""
             INSERT INTO agent_outputs (run_id, agent_name, model_version, content, output_timestamp, spec_id, stage, response_text, pipeline_run_id)
             VALUES ($run, $a, $m, $c, $now, $s, $g, $r, $p)
             """, "$run", "$a", "$m", "$c", "$now", "$s", "$g", "$r", "$p");
-        _readBack = Prepare("""
+        _readBack = _connection.Prepare("""
             SELECT l.spec_id, l.stage, l.agent_name, l.content_json, l.response_text, l.run_id, l.created_at,
                    o.id, o.spec_id, o.stage, o.agent_name, o.content, o.response_text, o.pipeline_run_id, o.output_timestamp, r.spec_id, r.stage
             FROM consensus_artifacts l LEFT JOIN agent_outputs o ON o.id = l.id LEFT JOIN consensus_runs r ON r.id = o.run_id
             WHERE l.id = $id
             """, "$id");
-        _getById = Prepare("""
+        _getById = _connection.Prepare("""
             SELECT o.id, o.run_id, r.run_timestamp, o.spec_id, o.stage, o.agent_name, o.model_version, o.content, o.response_text, o.pipeline_run_id, o.output_timestamp
             FROM agent_outputs o JOIN consensus_runs r ON r.id = o.run_id WHERE o.id = $id
             """, "$id");
@@ -77,12 +77,12 @@ public sealed class BareConnection : IDisposable
         _begin.ExecuteNonQuery();
         try
         {
-            var id = (long)Bind(_insertLegacy, request.SpecId, request.Stage, request.AgentName, content, request.ResponseText, request.PipelineRunId,
+            var id = (long)_insertLegacy.Bind(request.SpecId, request.Stage, request.AgentName, content, request.ResponseText, request.PipelineRunId,
                 DateTimeOffset.FromUnixTimeMilliseconds(now).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).ExecuteScalar()!;
-            var run = (long)Bind(_ensureRun, request.SpecId, request.Stage, request.RunTimestamp, now).ExecuteScalar()!;
-            Bind(_insertOutput, id, run, request.AgentName, request.ModelVersion, content, now, request.SpecId, request.Stage, request.ResponseText, request.PipelineRunId)
+            var run = (long)_ensureRun.Bind(request.SpecId, request.Stage, request.RunTimestamp, now).ExecuteScalar()!;
+            _insertOutput.Bind(id, run, request.AgentName, request.ModelVersion, content, now, request.SpecId, request.Stage, request.ResponseText, request.PipelineRunId)
                 .ExecuteNonQuery();
-            using (var reader = Bind(_readBack, id).ExecuteReader())
+            using (var reader = _readBack.Bind(id).ExecuteReader())
             {
                 reader.Read();
             }
@@ -104,8 +104,8 @@ public sealed class BareConnection : IDisposable
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _begin.ExecuteNonQuery();
-        var run = (long)Bind(_ensureRun, request.SpecId, request.Stage, request.RunTimestamp, now).ExecuteScalar()!;
-        var rows = Bind(_insertOutputOnly, run, request.AgentName, request.ModelVersion, request.Content!.Value.GetRawText(), now, request.SpecId, request.Stage,
+        var run = (long)_ensureRun.Bind(request.SpecId, request.Stage, request.RunTimestamp, now).ExecuteScalar()!;
+        var rows = _insertOutputOnly.Bind(run, request.AgentName, request.ModelVersion, request.Content!.Value.GetRawText(), now, request.SpecId, request.Stage,
             request.ResponseText, request.PipelineRunId).ExecuteNonQuery();
         _commit.ExecuteNonQuery();
         return rows;
@@ -114,32 +114,11 @@ public sealed class BareConnection : IDisposable
     /// <summary>A point select of one artifact by id.</summary>
     public string? GetById(long id)
     {
-        using var reader = Bind(_getById, id).ExecuteReader();
+        using var reader = _getById.Bind(id).ExecuteReader();
         return reader.Read() ? reader.GetString(7) : null;
     }
 
     public void Dispose() => _connection.Dispose();
 
-    private SqliteCommand Prepare(string sql, params string[] names)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in names)
-        {
-            command.Parameters.Add(new SqliteParameter(name, null));
-        }
 
-        command.Prepare();
-        return command;
-    }
-
-    private static SqliteCommand Bind(SqliteCommand command, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-
-        return command;
-    }
 }

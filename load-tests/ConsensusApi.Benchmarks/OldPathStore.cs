@@ -23,11 +23,11 @@ public sealed class OldPathStore : IDisposable
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         Execute("PRAGMA journal_mode = DELETE;" + LegacySchema);
-        _insert = Prepare(
+        _insert = _connection.Prepare(
             "INSERT INTO consensus_artifacts (spec_id, stage, agent_name, content_json, response_text, run_id, created_at) VALUES ($s, $g, $a, $c, $r, $p, $t)",
             "$s", "$g", "$a", "$c", "$r", "$p", "$t");
-        _get = Prepare("SELECT id, spec_id, stage, agent_name, content_json, response_text, run_id, created_at FROM consensus_artifacts WHERE id = $id", "$id");
-        _list = Prepare(
+        _get = _connection.Prepare("SELECT id, spec_id, stage, agent_name, content_json, response_text, run_id, created_at FROM consensus_artifacts WHERE id = $id", "$id");
+        _list = _connection.Prepare(
             "SELECT id, spec_id, stage, agent_name, content_json, response_text, run_id, created_at FROM consensus_artifacts WHERE spec_id = $s AND stage = $g ORDER BY created_at DESC, id DESC LIMIT 50",
             "$s", "$g");
     }
@@ -51,7 +51,7 @@ public sealed class OldPathStore : IDisposable
     {
         lock (_gate)
         {
-            Bind(_insert, request.SpecId, request.Stage, request.AgentName, request.Content!.Value.GetRawText(), request.ResponseText, request.PipelineRunId,
+            _insert.Bind(request.SpecId, request.Stage, request.AgentName, request.Content!.Value.GetRawText(), request.ResponseText, request.PipelineRunId,
                 DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
             _insert.ExecuteNonQuery();
             return 1;
@@ -62,7 +62,7 @@ public sealed class OldPathStore : IDisposable
     {
         lock (_gate)
         {
-            Bind(_get, id);
+            _get.Bind(id);
             using var reader = _get.ExecuteReader();
             return reader.Read() ? reader.GetString(4) : null;
         }
@@ -72,7 +72,7 @@ public sealed class OldPathStore : IDisposable
     {
         lock (_gate)
         {
-            Bind(_list, BenchmarkDatabase.SpecId, BenchmarkDatabase.Stage);
+            _list.Bind(BenchmarkDatabase.SpecId, BenchmarkDatabase.Stage);
             using var reader = _list.ExecuteReader();
             var count = 0;
             while (reader.Read())
@@ -91,26 +91,7 @@ public sealed class OldPathStore : IDisposable
         Directory.Delete(System.IO.Path.GetDirectoryName(Path)!, recursive: true);
     }
 
-    private SqliteCommand Prepare(string sql, params string[] names)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in names)
-        {
-            command.Parameters.Add(new SqliteParameter(name, null));
-        }
 
-        command.Prepare();
-        return command;
-    }
-
-    private static void Bind(SqliteCommand command, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-    }
 
     private void Execute(string sql)
     {

@@ -39,7 +39,10 @@ public sealed record LegacyDatabaseStats(
 /// </summary>
 public static class LegacyDatabaseGenerator
 {
-    /// <summary>The legacy schema as the terminal UI created it (DESIGN.md, appendix).</summary>
+    /// <summary>
+    /// The legacy schema as the terminal UI created it (DESIGN.md, appendix). A copy apart from the
+    /// service's version-0 migration on purpose: the tests hold the migration against it.
+    /// </summary>
     public const string LegacyTables = """
         CREATE TABLE IF NOT EXISTS consensus_artifacts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
