@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ConsensusApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace ConsensusApi.Tests.OpenApi;
 
@@ -12,9 +11,7 @@ public partial class HttpFileTests
     public async Task SampleRequestsCoverEveryDescribedOperation()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = TestDatabase.NewFolder();
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
-            host.UseSetting("Database:Path", Path.Combine(folder, "consensus.db")));
+        await using var factory = new ConsensusApiFactory();
         using var client = factory.CreateClient();
         using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative), ct));
         var described = document.RootElement.GetProperty("paths").EnumerateObject()

@@ -1,5 +1,4 @@
 using ConsensusApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
 
@@ -15,12 +14,7 @@ public sealed class OpenApiDocumentValidationTests
     private static async Task<(OpenApiDocument Document, OpenApiDiagnostic Diagnostic)> ReadServedDocumentAsync()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = TestDatabase.NewFolder();
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
-        {
-            host.UseSetting("Database:Path", Path.Combine(folder, "consensus.db"));
-            host.UseSetting("Backup:Folder", Path.Combine(folder, "backups"));
-        });
+        await using var factory = new ConsensusApiFactory();
         using var client = factory.CreateClient();
         var json = await client.GetStringAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative), ct);
         var result = OpenApiDocument.Parse(json, OpenApiConstants.Json, new OpenApiReaderSettings { RuleSet = ValidationRuleSet.GetDefaultRuleSet() });

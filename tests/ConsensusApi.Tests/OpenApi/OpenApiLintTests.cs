@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ConsensusApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace ConsensusApi.Tests.OpenApi;
 
@@ -11,15 +10,10 @@ public class OpenApiLintTests
     public async Task ServedDocumentPassesRedoclyLintWithNoErrors()
     {
         var ct = TestContext.Current.CancellationToken;
-        var folder = TestDatabase.NewFolder();
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
-        {
-            host.UseSetting("Database:Path", Path.Combine(folder, "consensus.db"));
-            host.UseSetting("Backup:Folder", Path.Combine(folder, "backups"));
-        });
+        await using var factory = new ConsensusApiFactory();
         using var client = factory.CreateClient();
         var document = await client.GetStringAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative), ct);
-        var file = Path.Combine(folder, "swagger.json");
+        var file = Path.Combine(factory.Folder, "swagger.json");
         await File.WriteAllTextAsync(file, document, ct);
 
         var lintFolder = Path.Combine(Repository.Root, "tools", "openapi-lint");
