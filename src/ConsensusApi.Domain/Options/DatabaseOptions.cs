@@ -48,6 +48,15 @@ public sealed class DatabaseOptions
     [Range(1L, 1L << 40, ErrorMessage = "Database:WalCheckpointThresholdBytes must be between 1 and 1099511627776.")]
     public long WalCheckpointThresholdBytes { get; set; } = 32L << 20;
 
+    /// <summary>
+    /// WAL frames (pages) after which the write lane lets the WAL start again from its beginning,
+    /// once a background checkpointer, on its own pooled connection, has copied them back into
+    /// the database file. 0 leaves checkpoints to SQLite's automatic checkpoint on the lane's
+    /// connection (every 1,000 frames, copied by the lane itself). Default 4000.
+    /// </summary>
+    [Range(0, 1_000_000, ErrorMessage = "Database:WalRestartFrames must be between 0 and 1000000.")]
+    public int WalRestartFrames { get; set; } = 4000;
+
     /// <summary>Most queued units of work the write lane commits in one transaction. Default 256.</summary>
     [Range(1, 10_000, ErrorMessage = "Database:MaxWriteBatch must be between 1 and 10000.")]
     public int MaxWriteBatch { get; set; } = 256;

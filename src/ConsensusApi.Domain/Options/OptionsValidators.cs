@@ -9,8 +9,14 @@ public sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
     public ValidateOptionsResult Validate(string? name, DatabaseOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.MinIdle > options.PoolSize
-            ? ValidateOptionsResult.Fail("Database:MinIdle must be <= Database:PoolSize.")
+        if (options.MinIdle > options.PoolSize)
+        {
+            return ValidateOptionsResult.Fail("Database:MinIdle must be <= Database:PoolSize.");
+        }
+
+        // The write lane and the checkpointer hold one pooled connection each; reads need the rest.
+        return options.WalRestartFrames > 0 && options.PoolSize < 3
+            ? ValidateOptionsResult.Fail("Database:PoolSize must be at least 3 when Database:WalRestartFrames is above 0 (the write lane and the checkpointer hold one connection each); set Database:WalRestartFrames to 0 for a smaller pool.")
             : ValidateOptionsResult.Success;
     }
 }

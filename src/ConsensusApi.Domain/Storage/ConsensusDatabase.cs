@@ -107,8 +107,8 @@ public sealed class ConsensusDatabase : IAsyncDisposable
             _writes = new WriteLane(_pool, _options, _metrics, _logger);
             await _writes.StartAsync(cancellationToken);
 
-            // The lane keeps one connection for itself; MinIdle stay warm for readers.
-            _pool.Warm(Math.Min(_options.MinIdle, _options.PoolSize - 1));
+            // The lane and its checkpointer keep their connections; MinIdle stay warm for readers.
+            _pool.Warm(Math.Min(_options.MinIdle, _options.PoolSize - _pool.Statistics.InUse));
             IsReady = true;
         }
         catch (SqliteException ex)

@@ -25,6 +25,7 @@ public sealed class WriteLane : IAsyncDisposable
     private readonly List<WorkItem> _batch;
     private Thread? _thread;
     private ConnectionLease? _lease;
+    private WalCheckpointer? _checkpointer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal WriteLane(SqliteConnectionPool pool, DatabaseOptions options, ConsensusMetrics metrics, ILogger logger)
@@ -41,10 +42,15 @@ public sealed class WriteLane : IAsyncDisposable
         });
     }
 
-    /// <summary>Takes the lane's connection from the pool and starts the writer thread.</summary>
+    /// <summary>Takes the lane's connection (and the checkpointer's) from the pool and starts the writer thread.</summary>
     internal async ValueTask StartAsync(CancellationToken cancellationToken)
     {
-        _lease = await _pool.AcquireAsync(cancellationToken);
+        _lease = await AcquireWriteConnectionAsync(cancellationToken);
+        if (_options.WalRestartFrames > 0)
+        {
+            _checkpointer = new WalCheckpointer(await _pool.AcquireAsync(cancellationToken), _options.WalRestartFrames, _logger);
+        }
+
         _thread = new Thread(Loop) { IsBackground = true, Name = "sqlite-write-lane" };
         _thread.Start();
     }
@@ -117,14 +123,18 @@ public sealed class WriteLane : IAsyncDisposable
                     _batch.Add(item);
                 }
 
+                _checkpointer?.BeforeTransaction();
                 RunGroup();
                 CheckpointIfLarge();
             }
 
+            _checkpointer?.Dispose();
+            _checkpointer = null;
             Checkpoint();
         }
         finally
         {
+            _checkpointer?.Dispose();
             _stopped.TrySetResult();
         }
     }
@@ -198,6 +208,7 @@ public sealed class WriteLane : IAsyncDisposable
             try
             {
                 SqliteTransactions.Execute(connection, "COMMIT");
+                _checkpointer?.Committed();
                 _metrics.WriteBatch(_batch.Count);
                 foreach (var item in _batch)
                 {
@@ -240,6 +251,7 @@ public sealed class WriteLane : IAsyncDisposable
                 item.Run(c);
                 return true;
             }, CancellationToken.None);
+            _checkpointer?.Committed();
             item.Complete();
         }
 #pragma warning disable CA1031 // A unit's failure is its caller's result, whatever its type.
@@ -265,7 +277,9 @@ public sealed class WriteLane : IAsyncDisposable
 
         try
         {
-            item.Run(Connection);
+            // Vacuum and backups checkpoint by themselves.
+            WithoutBackgroundCheckpoint(() => item.Run(Connection));
+            _checkpointer?.Committed();
             item.Complete();
         }
 #pragma warning disable CA1031 // The action's failure is its caller's result, whatever its type.
@@ -313,7 +327,30 @@ public sealed class WriteLane : IAsyncDisposable
 
         _lease?.MarkBroken();
         _lease?.Dispose();
-        _lease = _pool.AcquireAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        _lease = AcquireWriteConnectionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// A pooled connection for the lane. With the background checkpointer, SQLite's automatic
+    /// checkpoint is off on it: the lane then never copies frames back itself.
+    /// </summary>
+    private async ValueTask<ConnectionLease> AcquireWriteConnectionAsync(CancellationToken cancellationToken)
+    {
+        var lease = await _pool.AcquireAsync(cancellationToken);
+        if (_options.WalRestartFrames > 0)
+        {
+            try
+            {
+                SqliteTransactions.Execute(lease.Connection, "PRAGMA wal_autocheckpoint = 0");
+            }
+            catch
+            {
+                lease.Dispose();
+                throw;
+            }
+        }
+
+        return lease;
     }
 
     private void SafeRollback(SqliteConnection connection)
@@ -350,11 +387,24 @@ public sealed class WriteLane : IAsyncDisposable
 
         try
         {
-            SqliteTransactions.Execute(Connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+            WithoutBackgroundCheckpoint(() => SqliteTransactions.Execute(Connection, "PRAGMA wal_checkpoint(TRUNCATE)"));
         }
         catch (SqliteException ex)
         {
             StorageLog.WalCheckpointFailed(_logger, _pool.Path, ex);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> between two passes of the checkpointer: SQLite admits one checkpoint at a time.</summary>
+    private void WithoutBackgroundCheckpoint(Action action)
+    {
+        if (_checkpointer is { } checkpointer)
+        {
+            checkpointer.WhilePaused(action);
+        }
+        else
+        {
+            action();
         }
     }
 

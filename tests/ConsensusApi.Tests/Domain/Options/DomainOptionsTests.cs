@@ -25,6 +25,7 @@ public class DomainOptionsTests
         { "Database:JournalSizeLimitBytes", "-1", "Database:JournalSizeLimitBytes must be between 0 and 1099511627776." },
         { "Database:WalCheckpointThresholdBytes", "0", "Database:WalCheckpointThresholdBytes must be between 1 and 1099511627776." },
         { "Database:MaxWriteBatch", "0", "Database:MaxWriteBatch must be between 1 and 10000." },
+        { "Database:WalRestartFrames", "-1", "Database:WalRestartFrames must be between 0 and 1000000." },
         { "Vacuum:Pages", "0", "Vacuum:Pages must be between 1 and 10000000." },
         { "Vacuum:Pages", "10000001", "Vacuum:Pages must be between 1 and 10000000." },
         { "Vacuum:Interval", "00:00:00.500", "Vacuum:Interval must be between 00:00:01 and 365.00:00:00." },
@@ -154,6 +155,27 @@ public class DomainOptionsTests
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<DatabaseOptions>>().Value);
 
         Assert.Equal(["Database:MinIdle must be <= Database:PoolSize."], error.Failures);
+    }
+
+    [Fact]
+    public void BackgroundCheckpointerNeedsAPoolOfThree()
+    {
+        using var provider = Build(new() { ["Database:PoolSize"] = "2", ["Database:MinIdle"] = "1" });
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<DatabaseOptions>>().Value);
+
+        Assert.Single(error.Failures);
+        Assert.StartsWith("Database:PoolSize must be at least 3 when Database:WalRestartFrames is above 0", error.Failures.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PoolOfTwoIsAcceptedWithSqlitesAutomaticCheckpoint()
+    {
+        using var provider = Build(new() { ["Database:PoolSize"] = "2", ["Database:MinIdle"] = "1", ["Database:WalRestartFrames"] = "0" });
+
+        var options = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+
+        Assert.Equal((2, 0), (options.PoolSize, options.WalRestartFrames));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class ConsensusDatabaseTests : IDisposable
     }
 
     [Fact]
-    public async Task OpenedPoolKeepsMinIdleConnectionsWarmForReadersBesideTheWriteLanesOwn()
+    public async Task OpenedPoolKeepsMinIdleConnectionsWarmForReadersBesideTheWriteLaneAndCheckpointer()
     {
         await using var db = await TestDatabase.OpenAsync(new Dictionary<string, string?>
         {
@@ -41,8 +41,8 @@ public sealed class ConsensusDatabaseTests : IDisposable
         var statistics = db.Database.Pool.Statistics;
 
         Assert.Equal(10, statistics.Size);
-        Assert.Equal(5, statistics.Open);
-        Assert.Equal(1, statistics.InUse);
+        Assert.Equal(6, statistics.Open);
+        Assert.Equal(2, statistics.InUse);
         Assert.Equal(4, statistics.Idle);
         Assert.Equal((0, 0, 0), (statistics.Waits, statistics.Timeouts, statistics.Replaced));
     }
@@ -56,7 +56,7 @@ public sealed class ConsensusDatabaseTests : IDisposable
         await db.Database.OpenAsync(TestContext.Current.CancellationToken);
 
         Assert.Same(pool, db.Database.Pool);
-        Assert.Equal(1, pool.Statistics.InUse);
+        Assert.Equal(2, pool.Statistics.InUse);
     }
 
     [Fact]

@@ -283,6 +283,7 @@ public sealed class WriteLaneTests
         await using var db = await TestDatabase.OpenAsync(new Dictionary<string, string?>
         {
             ["Database:PoolSize"] = "2",
+            ["Database:WalRestartFrames"] = "0",
             ["Database:AcquireTimeoutMs"] = "2000",
         });
         var lane = db.Database.Writes;
