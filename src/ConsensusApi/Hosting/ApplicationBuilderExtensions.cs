@@ -1,4 +1,5 @@
 using ConsensusApi.Domain.Options;
+using ConsensusApi.Domain.Telemetry;
 using ConsensusApi.Endpoints;
 using ConsensusApi.OpenApi;
 using Microsoft.Extensions.Options;
@@ -37,7 +38,11 @@ internal static class ApplicationBuilderExtensions
 
         app.Services.GetRequiredService<StorageGauges>().Register();
         // prometheus-net starts its listener on .NET meters with the registry's first collection;
-        // collect once now so nothing counted before the first scrape is lost.
+        // collect once now so nothing counted before the first scrape is lost. It listens to the
+        // service's own meter only: UseHttpMetrics already counts and times every request, and
+        // mirroring ASP.NET Core's own HTTP meters as well would measure each request twice.
+        Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate =
+            instrument => instrument.Meter.Name == ConsensusMetrics.MeterName);
         Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
         app.MapMetrics("/metrics").AllowAnonymous();
         app.MapConsensusOpenApi();
