@@ -100,20 +100,22 @@ internal static class DualWriteValidator
         WHERE l.id = @id
         """;
 
+    private const string SynthesisPairSql = """
+        SELECT l.spec_id AS LegacySpecId, l.stage AS LegacyStage, l.output_markdown AS LegacyOutputMarkdown, l.output_path AS LegacyOutputPath,
+               l.status AS LegacyStatus, l.artifacts_count AS LegacyArtifactsCount, l.agreements AS LegacyAgreements,
+               l.conflicts AS LegacyConflicts, coalesce(l.degraded, 0) AS LegacyDegraded, l.run_id AS LegacyRunId, l.created_at AS LegacyCreatedAt,
+               s.id AS SynthesisId, s.spec_id AS SpecId, s.stage AS Stage, s.output_markdown AS OutputMarkdown, s.output_path AS OutputPath,
+               s.status AS Status, s.artifacts_count AS ArtifactsCount, s.agreements AS Agreements, s.conflicts AS Conflicts,
+               s.degraded AS Degraded, s.pipeline_run_id AS PipelineRunId, s.created_at AS CreatedAt, r.synthesis_json AS RunSynthesisJson
+        FROM consensus_synthesis l
+        LEFT JOIN run_syntheses s ON s.id = l.id
+        LEFT JOIN consensus_runs r ON r.id = s.run_id
+        WHERE l.id = @id
+        """;
+
     public static DualWriteCheck CheckSynthesis(SqliteConnection connection, long id)
     {
-        var row = connection.QuerySingleOrDefault<SynthesisPair>("""
-            SELECT l.spec_id AS LegacySpecId, l.stage AS LegacyStage, l.output_markdown AS LegacyOutputMarkdown, l.output_path AS LegacyOutputPath,
-                   l.status AS LegacyStatus, l.artifacts_count AS LegacyArtifactsCount, l.agreements AS LegacyAgreements,
-                   l.conflicts AS LegacyConflicts, coalesce(l.degraded, 0) AS LegacyDegraded, l.run_id AS LegacyRunId, l.created_at AS LegacyCreatedAt,
-                   s.id AS SynthesisId, s.spec_id AS SpecId, s.stage AS Stage, s.output_markdown AS OutputMarkdown, s.output_path AS OutputPath,
-                   s.status AS Status, s.artifacts_count AS ArtifactsCount, s.agreements AS Agreements, s.conflicts AS Conflicts,
-                   s.degraded AS Degraded, s.pipeline_run_id AS PipelineRunId, s.created_at AS CreatedAt, r.synthesis_json AS RunSynthesisJson
-            FROM consensus_synthesis l
-            LEFT JOIN run_syntheses s ON s.id = l.id
-            LEFT JOIN consensus_runs r ON r.id = s.run_id
-            WHERE l.id = @id
-            """, new { id });
+        var row = connection.QueryPrepared<SynthesisPair>(SynthesisPairSql, ("@id", id)).FirstOrDefault();
         string? difference = row switch
         {
             null => "the legacy row is missing",

@@ -32,6 +32,19 @@ public sealed class RunRepository(StorageExecutor storage)
         LIMIT @take
         """;
 
+    private const string RunIdSql = "SELECT id FROM consensus_runs WHERE spec_id = @specId AND stage = @stage AND run_timestamp = @runTimestamp";
+
+    private const string UpsertSql = """
+        INSERT INTO consensus_runs AS r (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
+        VALUES (@specId, @stage, @runTimestamp, @consensusOk, coalesce(@degraded, 0), @synthesis, @now)
+        ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET
+            consensus_ok = excluded.consensus_ok,
+            degraded = CASE WHEN @degraded IS NULL THEN r.degraded ELSE excluded.degraded END,
+            synthesis_json = CASE WHEN @synthesis IS NULL THEN r.synthesis_json ELSE excluded.synthesis_json END
+        RETURNING id AS Id, spec_id AS SpecId, stage AS Stage, run_timestamp AS RunTimestamp,
+                  consensus_ok AS ConsensusOk, coalesce(degraded, 0) AS Degraded, synthesis_json AS SynthesisJson
+        """;
+
     /// <summary>Inserts the run or updates it; omitted fields keep their stored values on update.</summary>
     public ValueTask<WriteOutcome<Run>> UpsertAsync(RunUpsertRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -39,20 +52,12 @@ public sealed class RunRepository(StorageExecutor storage)
         var synthesis = request.Synthesis is { ValueKind: System.Text.Json.JsonValueKind.Object } value ? value.GetRawText() : null;
         return storage.WriteOnceAsync("upsert_run", key, (connection, now, _) =>
         {
-            var existed = connection.ExecuteScalar<long?>(
-                "SELECT id FROM consensus_runs WHERE spec_id = @SpecId AND stage = @Stage AND run_timestamp = @RunTimestamp", request) is not null;
-            var row = connection.QuerySingle<RunRow>(
-                $"""
-                INSERT INTO consensus_runs AS r (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
-                VALUES (@SpecId, @Stage, @RunTimestamp, @ConsensusOk, coalesce(@Degraded, 0), @synthesis, @now)
-                ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET
-                    consensus_ok = excluded.consensus_ok,
-                    degraded = CASE WHEN @Degraded IS NULL THEN r.degraded ELSE excluded.degraded END,
-                    synthesis_json = CASE WHEN @synthesis IS NULL THEN r.synthesis_json ELSE excluded.synthesis_json END
-                RETURNING id AS Id, spec_id AS SpecId, stage AS Stage, run_timestamp AS RunTimestamp,
-                          consensus_ok AS ConsensusOk, coalesce(degraded, 0) AS Degraded, synthesis_json AS SynthesisJson
-                """,
-                new { request.SpecId, request.Stage, request.RunTimestamp, request.ConsensusOk, request.Degraded, synthesis, now });
+            var existed = PreparedStatements.Get(connection, RunIdSql, "@specId", "@stage", "@runTimestamp")
+                .Bind(request.SpecId, request.Stage, request.RunTimestamp)
+                .ExecuteScalar() is not null;
+            var row = connection.QueryPrepared<RunRow>(UpsertSql,
+                ("@specId", request.SpecId), ("@stage", request.Stage), ("@runTimestamp", request.RunTimestamp), ("@consensusOk", request.ConsensusOk),
+                ("@degraded", request.Degraded), ("@synthesis", synthesis), ("@now", now)).Single();
             return (row.ToModel(Outputs(connection, row.Id)), !existed);
         }, cancellationToken);
     }

@@ -30,6 +30,21 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
                 @agreements, @conflicts, @degraded, @consensusOk, @pipelineRunId, @createdAt)
         """;
 
+    /// <summary>The synthesis's run, created or given the synthesis's flags and <c>synthesis_json</c>.</summary>
+    private const string UpsertRunSql = """
+        INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
+        VALUES (@specId, @stage, @runTimestamp, @consensusOk, @degraded, @json, @now)
+        ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET
+            consensus_ok = excluded.consensus_ok, degraded = excluded.degraded, synthesis_json = excluded.synthesis_json
+        RETURNING id
+        """;
+
+    private const string InsertLegacySql = """
+        INSERT INTO consensus_synthesis (spec_id, stage, output_markdown, output_path, status, artifacts_count, agreements, conflicts, degraded, run_id, created_at)
+        VALUES (@specId, @stage, @outputMarkdown, @outputPath, @status, @artifactsCount, @agreements, @conflicts, @degraded, @pipelineRunId, @createdAt)
+        RETURNING id
+        """;
+
     /// <summary>Stores a synthesis and sets its run's consensus flags (dual-write).</summary>
     public async ValueTask<WriteOutcome<Synthesis>> StoreAsync(SynthesisRequest request, IdempotencyKey? key, CancellationToken cancellationToken)
     {
@@ -42,32 +57,17 @@ public sealed class SynthesisRepository(StorageExecutor storage, RequestValidato
         {
             checks.Clear();
             var runTimestamp = request.RunTimestamp ?? now;
-            var runId = connection.ExecuteScalar<long>(
-                """
-                INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok, degraded, synthesis_json, created_at)
-                VALUES (@SpecId, @Stage, @runTimestamp, @consensusOk, @degraded, @json, @now)
-                ON CONFLICT (spec_id, stage, run_timestamp) DO UPDATE SET
-                    consensus_ok = excluded.consensus_ok, degraded = excluded.degraded, synthesis_json = excluded.synthesis_json
-                RETURNING id
-                """,
-                new { request.SpecId, request.Stage, runTimestamp, consensusOk, degraded, json, now });
-            var id = connection.ExecuteScalar<long>(
-                """
-                INSERT INTO consensus_synthesis (spec_id, stage, output_markdown, output_path, status, artifacts_count, agreements, conflicts, degraded, run_id, created_at)
-                VALUES (@SpecId, @Stage, @OutputMarkdown, @OutputPath, @Status, @ArtifactsCount, @Agreements, @Conflicts, @degraded, @PipelineRunId, @createdAt)
-                RETURNING id
-                """,
-                new
-                {
-                    request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
-                    request.Agreements, request.Conflicts, degraded, request.PipelineRunId, createdAt = LegacyTime.Format(now),
-                });
-            connection.Execute(InsertNormalizedSql, new
-            {
-                id, runId, specId = request.SpecId, stage = request.Stage, outputMarkdown = request.OutputMarkdown, outputPath = request.OutputPath,
-                status = request.Status, artifactsCount = request.ArtifactsCount, agreements = request.Agreements, conflicts = request.Conflicts,
-                degraded, consensusOk, pipelineRunId = request.PipelineRunId, createdAt = now,
-            });
+            var runId = PreparedStatements.Get(connection, UpsertRunSql, "@specId", "@stage", "@runTimestamp", "@consensusOk", "@degraded", "@json", "@now")
+                .Bind(request.SpecId, request.Stage, runTimestamp, consensusOk, degraded, json, now)
+                .ExecuteInt64();
+            var id = PreparedStatements.Get(connection, InsertLegacySql, "@specId", "@stage", "@outputMarkdown", "@outputPath", "@status", "@artifactsCount", "@agreements", "@conflicts", "@degraded", "@pipelineRunId", "@createdAt")
+                .Bind(request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
+                    request.Agreements, request.Conflicts, degraded, request.PipelineRunId, LegacyTime.Format(now))
+                .ExecuteInt64();
+            PreparedStatements.Get(connection, InsertNormalizedSql, "@id", "@runId", "@specId", "@stage", "@outputMarkdown", "@outputPath", "@status", "@artifactsCount", "@agreements", "@conflicts", "@degraded", "@consensusOk", "@pipelineRunId", "@createdAt")
+                .Bind(id, runId, request.SpecId, request.Stage, request.OutputMarkdown, request.OutputPath, request.Status, request.ArtifactsCount,
+                    request.Agreements, request.Conflicts, degraded, consensusOk, request.PipelineRunId, now)
+                .ExecuteNonQuery();
             checks.Add(DualWriteValidator.CheckSynthesis(connection, id));
             var synthesis = new Synthesis
             {
