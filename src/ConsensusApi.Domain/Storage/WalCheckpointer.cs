@@ -22,6 +22,12 @@ internal sealed class WalCheckpointer : IDisposable
     /// <summary>Longest wait of the lane for a pass; past it the lane goes on and the WAL grows until the next pass.</summary>
     private static readonly TimeSpan LongestWait = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long a pass waits for more commits to cover.</summary>
+    private static readonly TimeSpan PassInterval = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Units of work committed since the last pass that start the next one without gathering.</summary>
+    private const int GatherUnits = 32;
+
     private readonly object _gate = new();
     private readonly Lock _pass = new();
     private readonly ConnectionLease _lease;
@@ -32,6 +38,9 @@ internal sealed class WalCheckpointer : IDisposable
     private long _copiedThrough;
     private int _walFrames;
     private bool _gaveUpWaiting;
+    private bool _laneWaiting;
+    private int _unitsSincePass;
+    private long _passes;
     private bool _stopping;
 
     public WalCheckpointer(ConnectionLease lease, int restartFrames, ILogger logger)
@@ -43,12 +52,16 @@ internal sealed class WalCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The lane committed a transaction: there are frames to copy.</summary>
-    public void Committed()
+    /// <summary>Passes run so far.</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>The lane committed a transaction of <paramref name="units"/> units: there are frames to copy.</summary>
+    public void Committed(int units)
     {
         lock (_gate)
         {
             _committed++;
+            _unitsSincePass += units;
             Monitor.PulseAll(_gate);
         }
     }
@@ -68,15 +81,24 @@ internal sealed class WalCheckpointer : IDisposable
             }
 
             var deadline = Environment.TickCount64 + (long)LongestWait.TotalMilliseconds;
-            while (_copiedThrough < _committed && !_stopping)
+            _laneWaiting = true;
+            Monitor.PulseAll(_gate);
+            try
             {
-                var left = deadline - Environment.TickCount64;
-                if (left <= 0 || !Monitor.Wait(_gate, (int)left))
+                while (_copiedThrough < _committed && !_stopping)
                 {
-                    // A reader holds an old snapshot: do not wait again until a pass gets through.
-                    _gaveUpWaiting = true;
-                    return;
+                    var left = deadline - Environment.TickCount64;
+                    if (left <= 0 || !Monitor.Wait(_gate, (int)left))
+                    {
+                        // A reader holds an old snapshot: do not wait again until a pass gets through.
+                        _gaveUpWaiting = true;
+                        return;
+                    }
                 }
+            }
+            finally
+            {
+                _laneWaiting = false;
             }
 
             _walFrames = 0;
@@ -106,6 +128,17 @@ internal sealed class WalCheckpointer : IDisposable
                     Monitor.Wait(_gate);
                 }
 
+                // A pass fsyncs twice: one after every small commit would double the disk work of
+                // writes made one after another. Small commits are gathered into one pass for up to
+                // PassInterval; a group commit, or the lane waiting for a pass, starts it at once.
+                var gatherUntil = Environment.TickCount64 + (long)PassInterval.TotalMilliseconds;
+                while (_unitsSincePass < GatherUnits && !_laneWaiting && !_stopping && Environment.TickCount64 < gatherUntil)
+                {
+                    Monitor.Wait(_gate, (int)Math.Max(1, gatherUntil - Environment.TickCount64));
+                }
+
+                _unitsSincePass = 0;
+
                 if (_stopping)
                 {
                     return;
@@ -115,6 +148,7 @@ internal sealed class WalCheckpointer : IDisposable
             }
 
             var (frames, copied) = Pass(command);
+            Interlocked.Increment(ref _passes);
             lock (_gate)
             {
                 _walFrames = frames;

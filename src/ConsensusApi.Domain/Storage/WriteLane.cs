@@ -42,6 +42,9 @@ public sealed class WriteLane : IAsyncDisposable
         });
     }
 
+    /// <summary>Passes of the background checkpointer so far (0 without it).</summary>
+    internal long CheckpointPasses => _checkpointer?.Passes ?? 0;
+
     /// <summary>Takes the lane's connection (and the checkpointer's) from the pool and starts the writer thread.</summary>
     internal async ValueTask StartAsync(CancellationToken cancellationToken)
     {
@@ -208,7 +211,7 @@ public sealed class WriteLane : IAsyncDisposable
             try
             {
                 SqliteTransactions.Execute(connection, "COMMIT");
-                _checkpointer?.Committed();
+                _checkpointer?.Committed(_batch.Count);
                 _metrics.WriteBatch(_batch.Count);
                 foreach (var item in _batch)
                 {
@@ -251,7 +254,7 @@ public sealed class WriteLane : IAsyncDisposable
                 item.Run(c);
                 return true;
             }, CancellationToken.None);
-            _checkpointer?.Committed();
+            _checkpointer?.Committed(1);
             item.Complete();
         }
 #pragma warning disable CA1031 // A unit's failure is its caller's result, whatever its type.
@@ -279,7 +282,7 @@ public sealed class WriteLane : IAsyncDisposable
         {
             // Vacuum and backups checkpoint by themselves.
             WithoutBackgroundCheckpoint(() => item.Run(Connection));
-            _checkpointer?.Committed();
+            _checkpointer?.Committed(1);
             item.Complete();
         }
 #pragma warning disable CA1031 // The action's failure is its caller's result, whatever its type.

@@ -55,6 +55,25 @@ public sealed class WalCheckpointerTests
     }
 
     [Fact]
+    public async Task WritesMadeOneAfterAnotherShareAPass()
+    {
+        await using var db = await TestDatabase.OpenAsync(Settings(walRestartFrames: 1_000_000));
+        var lane = db.Database.Writes;
+        var before = lane.CheckpointPasses;
+
+        // Each write is a transaction of its own; a pass per commit would fsync twice per write.
+        // Gathered for 10 ms at a time, 300 writes take about a dozen passes; ungathered, 160-190.
+        for (var i = 0; i < 300; i++)
+        {
+            await lane.ExecuteAsync((c, _) => ArtifactRepository.Insert(c, SqliteFiles.Artifact(agent: $"agent-{i}", n: i), Now, []).Id, Ct);
+        }
+
+        var passes = lane.CheckpointPasses - before;
+        Assert.InRange(passes, 1, 60);
+        Assert.Equal(300L, SqliteFiles.Count(db.Path, "agent_outputs"));
+    }
+
+    [Fact]
     public async Task WalStartsAgainFromItsBeginningUnderContinuousWrites()
     {
         var settings = Settings(walRestartFrames: 50);
