@@ -161,7 +161,12 @@ internal sealed class WalCheckpointer : IDisposable
                 Monitor.PulseAll(_gate);
             }
 
-            if (copied < frames)
+            if (copied < 0)
+            {
+                // The pass failed (logged); back off outside the pass lock, so vacuum and backup need not wait.
+                Thread.Sleep(100);
+            }
+            else if (copied < frames)
             {
                 // A reader still uses older frames; let it finish before trying again.
                 Thread.Sleep(1);
@@ -182,7 +187,6 @@ internal sealed class WalCheckpointer : IDisposable
             {
                 // Another process checkpointing, or the file going away: the next commit tries again.
                 StorageLog.WalCheckpointFailed(_logger, _lease.Connection.DataSource, ex);
-                Thread.Sleep(100);
                 return (0, -1);
             }
         }

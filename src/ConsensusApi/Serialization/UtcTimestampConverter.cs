@@ -12,33 +12,14 @@ internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
-        // Every page of artifacts writes two of these per item; a custom format string is parsed
-        // on every call, so the 24 ASCII bytes are laid out directly.
+        // Every page of artifacts writes two of these per item. A custom format string is parsed on
+        // every call; the standard "s" format has its own fast path, and only ".fffZ" is added.
         var utc = value.UtcDateTime;
         Span<byte> text = stackalloc byte[24];
-        Digits(text[..4], utc.Year);
-        text[4] = (byte)'-';
-        Digits(text.Slice(5, 2), utc.Month);
-        text[7] = (byte)'-';
-        Digits(text.Slice(8, 2), utc.Day);
-        text[10] = (byte)'T';
-        Digits(text.Slice(11, 2), utc.Hour);
-        text[13] = (byte)':';
-        Digits(text.Slice(14, 2), utc.Minute);
-        text[16] = (byte)':';
-        Digits(text.Slice(17, 2), utc.Second);
+        utc.TryFormat(text, out _, "s", CultureInfo.InvariantCulture);
         text[19] = (byte)'.';
-        Digits(text.Slice(20, 3), utc.Millisecond);
+        utc.Millisecond.TryFormat(text[20..23], out _, "D3", CultureInfo.InvariantCulture);
         text[23] = (byte)'Z';
         writer.WriteStringValue(text);
-    }
-
-    private static void Digits(Span<byte> destination, int value)
-    {
-        for (var i = destination.Length - 1; i >= 0; i--)
-        {
-            destination[i] = (byte)('0' + (value % 10));
-            value /= 10;
-        }
     }
 }
