@@ -21,7 +21,6 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
         {(byAgent ? "AND o.agent_name = @agentName" : "")}
         {(afterCursor ? "AND (o.output_timestamp, o.id) < (@ts, @id)" : "")}
         ORDER BY o.output_timestamp DESC, o.id DESC
-        LIMIT @take
         """;
 
     /// <summary>Stores one artifact (dual-write), creating its run when absent.</summary>
@@ -90,8 +89,8 @@ public sealed class ArtifactRepository(StorageExecutor storage, RequestValidator
         var sql = ListSql(byAgent: agentName is not null, afterCursor: after is not null);
         return storage.ReadAsync("list_artifacts", (connection, _) =>
         {
-            var rows = connection.QueryPrepared(sql, Rows.ReadArtifact,
-                ("@specId", specId), ("@stage", stage), ("@agentName", agentName), ("@ts", after?.Timestamp), ("@id", after?.Id), ("@take", page.Limit + 1));
+            var rows = connection.QueryPrepared(sql, page.Limit + 1, Rows.ReadArtifact,
+                ("@specId", specId), ("@stage", stage), ("@agentName", agentName), ("@ts", after?.Timestamp), ("@id", after?.Id));
             if (rows.Count <= page.Limit)
             {
                 return new Page<Artifact>(rows, null);

@@ -57,14 +57,27 @@ internal static class PreparedStatements
     /// Runs a prepared query and maps its rows with Dapper's row parser. Parameters not used by
     /// the SQL are still bound harmlessly; nulls bind as SQL NULL.
     /// </summary>
-    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        connection.QueryPrepared<T>(sql, int.MaxValue, parameters);
+
+    /// <summary>Like <see cref="QueryPrepared{T}(SqliteConnection, string, ReadOnlySpan{ValueTuple{string, object}})"/>, reading at most <paramref name="maxRows"/> rows.</summary>
+    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, int maxRows, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         Func<DbDataReader, T>? parser = null;
-        return connection.QueryPrepared(sql, reader => (parser ??= (Func<DbDataReader, T>)RowParsers.GetOrAdd((sql, typeof(T)), _ => reader.GetRowParser<T>()))(reader), parameters);
+        return connection.QueryPrepared(sql, maxRows, reader => (parser ??= (Func<DbDataReader, T>)RowParsers.GetOrAdd((sql, typeof(T)), _ => reader.GetRowParser<T>()))(reader), parameters);
     }
 
     /// <summary>Runs a prepared query and maps each row with <paramref name="map"/> (hot paths map by ordinal).</summary>
-    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        connection.QueryPrepared(sql, int.MaxValue, map, parameters);
+
+    /// <summary>
+    /// Runs a prepared query and maps at most <paramref name="maxRows"/> rows with <paramref name="map"/>.
+    /// Pages are bounded here rather than by <c>LIMIT @take</c>: SQLite plans with the value bound
+    /// to a <c>LIMIT</c> parameter, so such a statement is compiled again on every run. The page
+    /// queries walk an index in their order, so stopping early reads no more than a LIMIT would.
+    /// </summary>
+    public static List<T> QueryPrepared<T>(this SqliteConnection connection, string sql, int maxRows, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         // The names are only needed the first time the statement is seen on this connection.
         if (!CacheOf(connection).TryGetValue(sql, out var command))
@@ -78,8 +91,8 @@ internal static class PreparedStatements
         }
 
         using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read())
+        var rows = new List<T>(Math.Min(maxRows, 64));
+        while (rows.Count < maxRows && reader.Read())
         {
             rows.Add(map(reader));
         }

@@ -29,7 +29,6 @@ public sealed class RunRepository(StorageExecutor storage)
         WHERE r.spec_id = @specId AND r.stage = @stage
         {(afterCursor ? "AND (r.run_timestamp, r.id) < (@ts, @id)" : "")}
         ORDER BY r.run_timestamp DESC, r.id DESC
-        LIMIT @take
         """;
 
     private const string RunIdSql = "SELECT id FROM consensus_runs WHERE spec_id = @specId AND stage = @stage AND run_timestamp = @runTimestamp";
@@ -92,8 +91,8 @@ public sealed class RunRepository(StorageExecutor storage)
         var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_runs", (connection, token) =>
         {
-            var rows = connection.QueryPrepared<RunRow>(sql,
-                ("@specId", specId), ("@stage", stage), ("@ts", after?.Timestamp), ("@id", after?.Id), ("@take", page.Limit + 1));
+            var rows = connection.QueryPrepared<RunRow>(sql, page.Limit + 1,
+                ("@specId", specId), ("@stage", stage), ("@ts", after?.Timestamp), ("@id", after?.Id));
             var more = rows.Count > page.Limit;
             var items = rows.Take(page.Limit).Select(row => row.ToModel(null)).ToList();
             return new Page<Run>(items, more ? Cursor.Encode(rows[page.Limit - 1].RunTimestamp, rows[page.Limit - 1].Id) : null);

@@ -18,7 +18,6 @@ public sealed class SpecRepository(StorageExecutor storage)
         FROM specs
         {(afterCursor ? "WHERE (last_activity_at, spec_id) < (@ts, @key)" : "")}
         ORDER BY last_activity_at DESC, spec_id DESC
-        LIMIT @take
         """;
 
     /// <summary>Specs by latest activity, newest first, with counts over all their stages.</summary>
@@ -29,7 +28,7 @@ public sealed class SpecRepository(StorageExecutor storage)
         var sql = ListSql(afterCursor: after is not null);
         return storage.ReadAsync("list_specs", (connection, token) =>
         {
-            var rows = connection.QueryPrepared<SpecRow>(sql, ("@ts", after?.Timestamp), ("@key", after?.Key), ("@take", page.Limit + 1));
+            var rows = connection.QueryPrepared<SpecRow>(sql, page.Limit + 1, ("@ts", after?.Timestamp), ("@key", after?.Key));
             var more = rows.Count > page.Limit;
             var pageRows = rows.Take(page.Limit).ToList();
             var stages = connection.Query<(string SpecId, string Stage)>(new CommandDefinition(

@@ -3,6 +3,7 @@ using ConsensusApi.Domain.Storage;
 using ConsensusApi.Tests.Infrastructure;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
+using SQLitePCL;
 using static ConsensusApi.Tests.Domain.Storage.StorageTestData;
 
 namespace ConsensusApi.Tests.Domain.Storage;
@@ -41,12 +42,57 @@ public class QueryPlanTests
         }
     }
 
+    /// <summary>The read paths run as prepared statements (the spec stages lookup expands a list, so Dapper runs it).</summary>
+    public static TheoryData<string> PreparedReadPaths => [.. ReadPaths.Select(row => row.Data).Where(path => path != "spec stages")];
+
+    /// <summary>
+    /// A statement SQLite must compile again before each run costs a parse and a plan on every read:
+    /// that is what a <c>LIMIT</c> bound to a parameter does, since SQLite plans with the bound value.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PreparedReadPaths))]
+    public async Task ReadPathRunsWithoutBeingCompiledAgain(string readPath)
+    {
+        await using var db = await SeededAsync();
+        var (sql, parameters, _) = Query(readPath);
+        var values = parameters.GetType().GetProperties().Select(property => ("@" + property.Name, property.GetValue(parameters))).ToArray();
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db.Path}");
+        connection.Open();
+        connection.Handle!.enable_sqlite3_next_stmt(true);
+
+        for (var run = 0; run < 3; run++)
+        {
+            connection.QueryPrepared(sql, 51, reader => reader.GetValue(0), values);
+        }
+
+        var (runs, recompilations) = Status(connection, sql);
+        Assert.Equal(3, runs);
+        Assert.Equal(0, recompilations);
+        PreparedStatements.Forget(connection);
+    }
+
+    /// <summary>How often the statement for <paramref name="sql"/> ran on this connection, and how often SQLite compiled it again first.</summary>
+    private static (int Runs, int Recompilations) Status(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        const int StatusReprepare = 5;
+        const int StatusRun = 6;
+        for (var statement = raw.sqlite3_next_stmt(connection.Handle, null); statement is not null; statement = raw.sqlite3_next_stmt(connection.Handle, statement))
+        {
+            if (raw.sqlite3_sql(statement).utf8_to_string().Trim() == sql.Trim())
+            {
+                return (raw.sqlite3_stmt_status(statement, StatusRun, 0), raw.sqlite3_stmt_status(statement, StatusReprepare, 0));
+            }
+        }
+
+        throw new InvalidOperationException("The statement was not found on the connection.");
+    }
+
     private static (string Sql, object Parameters, string[] Expected) Query(string readPath)
     {
         const string outputsByStage = "SEARCH o USING INDEX idx_agent_outputs_stage_newest";
         const string outputsByAgent = "SEARCH o USING INDEX idx_agent_outputs_stage_agent_newest";
         const string runById = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)";
-        var list = new { specId = SpecId, stage = Stage, agentName = "gemini", ts = 5000L, id = 10L, take = 51 };
+        var list = new { specId = SpecId, stage = Stage, agentName = "gemini", ts = 5000L, id = 10L };
         return readPath switch
         {
             "get artifact" => (ArtifactRepository.GetSql, new { id = 3L },
@@ -71,10 +117,10 @@ public class QueryPlanTests
             "latest synthesis" => (SynthesisRepository.LatestSql, list,
                 ["SEARCH s USING INDEX idx_run_syntheses_stage_newest (spec_id=? AND stage=?)", runById]),
             // The one read without a WHERE: it walks idx_specs_activity from its newest end and stops
-            // at LIMIT, which SQLite reports as a SCAN of that index, not of the table.
-            "list specs" => (SpecRepository.ListSql(afterCursor: false), new { take = 51 },
+            // after a page, which SQLite reports as a SCAN of that index, not of the table.
+            "list specs" => (SpecRepository.ListSql(afterCursor: false), new { },
                 ["SCAN specs USING INDEX idx_specs_activity"]),
-            "list specs after cursor" => (SpecRepository.ListSql(afterCursor: true), new { ts = 5000L, key = "SPEC-3", take = 51 },
+            "list specs after cursor" => (SpecRepository.ListSql(afterCursor: true), new { ts = 5000L, key = "SPEC-3" },
                 ["SEARCH specs USING INDEX idx_specs_activity ((last_activity_at,spec_id)<(?,?))"]),
             "spec stages" => (SpecRepository.StagesSql, new { ids = new[] { "SPEC-1", "SPEC-2", SpecId } },
                 ["SEARCH spec_stages USING PRIMARY KEY (spec_id=?)"]),
