@@ -24,8 +24,7 @@ internal static class Rows
     {
         try
         {
-            using var document = JsonDocument.Parse(text);
-            return document.RootElement.Clone();
+            return JsonElement.Parse(text);
         }
         catch (JsonException)
         {

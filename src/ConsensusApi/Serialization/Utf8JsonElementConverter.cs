@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Unicode;
@@ -38,7 +39,10 @@ internal sealed class Utf8JsonElementConverter : JsonConverter<JsonElement>
     public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        value.WriteTo(writer);
+
+        // Every value written is one System.Text.Json parsed (a request's, or a stored one read
+        // back), so its text is valid JSON: copied as it is, not re-encoded token by token.
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
     }
 
     private static void Check(ref Utf8JsonReader reader)

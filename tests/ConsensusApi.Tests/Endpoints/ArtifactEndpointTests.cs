@@ -72,6 +72,26 @@ public class ArtifactEndpointTests
     }
 
     [Fact]
+    public async Task ContentIsAnsweredInTheTextItWasSentIn()
+    {
+        await using var factory = new ConsensusApiFactory();
+        using var client = factory.CreateClient(TestKeys.Anonymous);
+        // Spacing, an escaped character, markup and a number's trailing zero: all a re-encoding would change.
+        const string content = """{ "html": "<b>bold</b> & more", "e": "caf\u00e9", "score": 1.50 }""";
+        var body = $$"""{"specId":"{{Requests.SpecId}}","stage":"{{Requests.Stage}}","agentName":"gemini","content":{{content}}}""";
+
+        var created = await client.PostJsonAsync("/api/v1/artifacts", body);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var read = await client.GetAsync(created.Headers.Location, Ct);
+        var listed = await client.GetAsync(Requests.ArtifactsOf(), Ct);
+
+        foreach (var response in new[] { created, read, listed })
+        {
+            Assert.Contains("\"content\":" + content, await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task ArtifactsSendingTheSameRunTimestampJoinOneRun()
     {
         await using var factory = new ConsensusApiFactory();
