@@ -47,7 +47,7 @@ public sealed class PragmasTests : IDisposable
                 ["busy_timeout"] = "5000",
             },
             checks.ToDictionary(check => check.Name, check => check.Actual));
-        Assert.Equal(64L << 20, connection.ExecuteScalar<long>("PRAGMA journal_size_limit"));
+        Assert.Equal(256L << 20, connection.ExecuteScalar<long>("PRAGMA journal_size_limit"));
     }
 
     [Fact]
