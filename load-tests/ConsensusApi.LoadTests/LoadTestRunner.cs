@@ -31,7 +31,15 @@ public static class LoadTestRunner
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(progress);
-        Directory.CreateDirectory(options.OutputFolder);
+        try
+        {
+            Directory.CreateDirectory(options.OutputFolder);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await progress.WriteLineAsync($"The report folder '{options.OutputFolder}' cannot be created: {ex.Message}");
+            return CouldNotRun;
+        }
 
         using var loadHandler = CreateHandler(Math.Max(options.VirtualUsers, options.MaxInFlight));
         using var loadHttp = CreateClient(loadHandler, options);

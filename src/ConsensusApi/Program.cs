@@ -28,6 +28,8 @@ try
     return 0;
 }
 catch (Exception ex) when (ex is DatabaseStartupException or OptionsValidationException or StartupRefusedException
+    // Kestrel could not bind: the address is taken, or not this machine's, or needs privileges.
+    || (ex is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException })
     || (ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException))
     || (ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
 {

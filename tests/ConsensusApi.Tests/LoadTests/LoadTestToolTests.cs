@@ -26,6 +26,27 @@ public class LoadTestToolTests
         """;
 
     [Fact]
+    public async Task ReportFolderThatIsAFileStopsTheRunWithAMessageNamingIt()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            using var summary = new StringWriter();
+            using var progress = new StringWriter();
+            var options = new LoadTestOptions { Url = new Uri("http://127.0.0.1:9"), OutputFolder = file };
+
+            var exitCode = await LoadTestRunner.RunAsync(options, summary, progress, TestContext.Current.CancellationToken);
+
+            Assert.Equal(LoadTestRunner.CouldNotRun, exitCode);
+            Assert.Contains($"The report folder '{file}' cannot be created", progress.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void CommandLineReadsEveryOption()
     {
         var (command, options) = CommandLine.Parse([

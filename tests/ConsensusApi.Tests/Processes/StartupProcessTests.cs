@@ -72,6 +72,25 @@ public class StartupProcessTests
     }
 
     [Fact]
+    public async Task AddressAlreadyInUseStopsTheServiceWithOneLineNamingIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var folder = TestDatabase.NewFolder();
+        await using var service = ServiceProcess.Start(folder, urls: $"http://127.0.0.1:{port}");
+
+        var exitCode = await service.WaitForExitAsync(StartTimeout, ct);
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("ConsensusApi cannot start: ", StringComparison.Ordinal));
+        Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
+        Assert.Contains("address already in use", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task FileThatIsNotADatabaseIsRefusedAndLeftUnmodified()
     {
         var ct = TestContext.Current.CancellationToken;
