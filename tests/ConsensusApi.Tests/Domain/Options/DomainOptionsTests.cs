@@ -52,7 +52,7 @@ public class DomainOptionsTests
         Assert.Equal(5000, options.AcquireTimeoutMs);
         Assert.Equal(5000, options.BusyTimeoutMs);
         Assert.Equal(1, options.CommandTimeoutSeconds);
-        Assert.Equal(1L << 30, options.MmapSizeBytes);
+        Assert.Equal(64L << 20, options.MmapSizeBytes);
         Assert.Equal(256L << 20, options.JournalSizeLimitBytes);
         Assert.Equal(256L << 20, options.WalCheckpointThresholdBytes);
         Assert.Equal(32000, options.WalRestartFrames);

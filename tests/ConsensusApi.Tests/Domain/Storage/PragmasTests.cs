@@ -19,7 +19,7 @@ public sealed class PragmasTests : IDisposable
         new("cache_size", "-32000", "-32000", true),
         new("temp_store", "2 (MEMORY)", "2", true),
         new("auto_vacuum", "2 (INCREMENTAL)", "2", true),
-        new("mmap_size", "1073741824", "1073741824", true),
+        new("mmap_size", "67108864", "67108864", true),
         new("busy_timeout", "5000", "5000", true),
     ];
 
@@ -43,7 +43,7 @@ public sealed class PragmasTests : IDisposable
                 ["cache_size"] = "-32000",
                 ["temp_store"] = "2",
                 ["auto_vacuum"] = "2",
-                ["mmap_size"] = "1073741824",
+                ["mmap_size"] = "67108864",
                 ["busy_timeout"] = "5000",
             },
             checks.ToDictionary(check => check.Name, check => check.Actual));
