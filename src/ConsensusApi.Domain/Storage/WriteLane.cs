@@ -10,8 +10,9 @@ namespace ConsensusApi.Domain.Storage;
 /// The service's single write path. SQLite admits one writer at a time, so every write unit of
 /// work is queued here and run on one dedicated connection by one thread: writers inside the
 /// process never contend for the lock. Units that queue up while a transaction runs are committed
-/// together in the next one (group commit), each inside its own savepoint, so each keeps its own
-/// all-or-nothing outcome: a unit that throws is rolled back to its savepoint and fails alone.
+/// together in the next one (group commit), and each keeps its own all-or-nothing outcome: when a
+/// unit throws, the transaction is rolled back and the group runs again with a savepoint around
+/// each unit, where the unit that throws is rolled back to its savepoint and fails alone.
 /// When the shared transaction itself fails (BEGIN or COMMIT busy, disk full), every unit of it
 /// is re-run in a transaction of its own so each caller sees its own outcome.
 /// </summary>
@@ -160,6 +161,44 @@ public sealed class WriteLane : IAsyncDisposable
             return;
         }
 
+        // A savepoint makes SQLite copy every page a unit changes before changing it, so the group
+        // first runs without them; only when a unit fails is it rolled back and run again with one
+        // savepoint per unit, where the failing unit fails alone.
+        var outcome = RunTogether(isolateUnits: false);
+        if (outcome == GroupOutcome.UnitFailed)
+        {
+            foreach (var item in _batch)
+            {
+                item.Reset();
+            }
+
+            outcome = RunTogether(isolateUnits: true);
+        }
+
+        if (outcome == GroupOutcome.TransactionFailed)
+        {
+            foreach (var item in _batch)
+            {
+                item.Reset();
+                RunSingle(item);
+            }
+        }
+    }
+
+    private enum GroupOutcome
+    {
+        /// <summary>Committed, or BEGIN failed and every unit was failed with it.</summary>
+        Done,
+
+        /// <summary>A unit threw in a group without savepoints: everything was rolled back.</summary>
+        UnitFailed,
+
+        /// <summary>The shared transaction failed as a whole (COMMIT busy, disk full): everything was rolled back.</summary>
+        TransactionFailed,
+    }
+
+    private GroupOutcome RunTogether(bool isolateUnits)
+    {
         var connection = Connection;
         try
         {
@@ -172,10 +211,9 @@ public sealed class WriteLane : IAsyncDisposable
                 item.Fail(ex);
             }
 
-            return;
+            return GroupOutcome.Done;
         }
 
-        var failedTransaction = false;
         foreach (var item in _batch)
         {
             if (item.CancelIfRequested())
@@ -183,21 +221,34 @@ public sealed class WriteLane : IAsyncDisposable
                 continue;
             }
 
-            SqliteTransactions.Execute(connection, "SAVEPOINT unit");
+            if (isolateUnits)
+            {
+                SqliteTransactions.Execute(connection, "SAVEPOINT unit");
+            }
+
             try
             {
                 item.Run(connection);
-                SqliteTransactions.Execute(connection, "RELEASE unit");
+                if (isolateUnits)
+                {
+                    SqliteTransactions.Execute(connection, "RELEASE unit");
+                }
             }
 #pragma warning disable CA1031 // A unit's failure is its caller's result, whatever its type.
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                if (!isolateUnits)
+                {
+                    SafeRollback(connection);
+                    return GroupOutcome.UnitFailed;
+                }
+
                 if (!SqliteConnections.InTransaction(connection))
                 {
                     // SQLite rolled the whole transaction back (disk full, I/O error): nothing of it stands.
-                    failedTransaction = true;
-                    break;
+                    SafeRollback(connection);
+                    return GroupOutcome.TransactionFailed;
                 }
 
                 SqliteTransactions.Execute(connection, "ROLLBACK TO unit");
@@ -206,32 +257,25 @@ public sealed class WriteLane : IAsyncDisposable
             }
         }
 
-        if (!failedTransaction)
+        try
         {
-            try
-            {
-                SqliteTransactions.Execute(connection, "COMMIT");
-                _checkpointer?.Committed(_batch.Count);
-                _metrics.WriteBatch(_batch.Count);
-                foreach (var item in _batch)
-                {
-                    item.Complete();
-                }
-
-                return;
-            }
-            catch (SqliteException ex)
-            {
-                StorageLog.WriteBatchFailed(_logger, _batch.Count, ex);
-            }
+            SqliteTransactions.Execute(connection, "COMMIT");
+        }
+        catch (SqliteException ex)
+        {
+            StorageLog.WriteBatchFailed(_logger, _batch.Count, ex);
+            SafeRollback(connection);
+            return GroupOutcome.TransactionFailed;
         }
 
-        SafeRollback(connection);
+        _checkpointer?.Committed(_batch.Count);
+        _metrics.WriteBatch(_batch.Count);
         foreach (var item in _batch)
         {
-            item.Reset();
-            RunSingle(item);
+            item.Complete();
         }
+
+        return GroupOutcome.Done;
     }
 
     private void RunSingle(WorkItem item)

@@ -161,6 +161,46 @@ public sealed class WriteLaneTests
         Assert.Contains(20.0, batches.Values); // all twenty shared one transaction
     }
 
+    [Theory]
+    [InlineData(-1, 8)] // no unit fails: each runs once
+    [InlineData(3, 12)] // unit 3 fails: units 0-3 ran before the rollback, then all eight run again with savepoints
+    public async Task GroupRunsWithoutSavepointsUntilAUnitFailsAndThenAgainWithOne(int failingUnit, int expectedRuns)
+    {
+        await using var db = await TestDatabase.OpenAsync();
+        var lane = db.Database.Writes;
+        using var batches = new BatchSizes(db);
+        var runs = 0;
+        using var blocker = await Blocker.StartAsync(lane);
+
+        var units = Enumerable.Range(0, 8).Select(i => lane.ExecuteAsync((connection, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            var artifact = ArtifactRepository.Insert(connection, SqliteFiles.Artifact(agent: $"unit-{i}", n: i), Now, []);
+            return i == failingUnit ? throw new InvalidOperationException($"unit {i} failed after writing") : artifact.Id;
+        }, Ct)).ToList();
+        await blocker.ReleaseAsync();
+        await Task.WhenAny(Task.WhenAll(units)).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        var committed = Enumerable.Range(0, 8).Where(i => i != failingUnit).Select(i => $"unit-{i}").ToList();
+        foreach (var i in Enumerable.Range(0, 8))
+        {
+            if (i == failingUnit)
+            {
+                await Assert.ThrowsAsync<InvalidOperationException>(() => units[i]);
+            }
+            else
+            {
+                Assert.True(await units[i] > 0);
+            }
+        }
+
+        Assert.Equal(expectedRuns, runs);
+        Assert.Contains(8.0, batches.Values); // one shared transaction committed all eight
+        using var reader = SqliteFiles.OpenRaw(db.Path);
+        Assert.Equal(committed, Agents(reader, "consensus_artifacts"));
+        Assert.Equal(committed, Agents(reader, "agent_outputs"));
+    }
+
     [Fact]
     public async Task WhenTheSharedCommitFailsEachUnitIsRerunAloneAndGetsItsOwnOutcome()
     {
