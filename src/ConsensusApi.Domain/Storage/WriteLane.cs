@@ -172,6 +172,12 @@ public sealed class WriteLane : IAsyncDisposable
                 item.Reset();
             }
 
+            // A rollback that failed left the lane without a connection.
+            if (!TryEnsureConnection(_batch))
+            {
+                return;
+            }
+
             outcome = RunTogether(isolateUnits: true);
         }
 
