@@ -57,8 +57,8 @@ public sealed class OperatorCommandTests
         Assert.Equal(0, Scalar(backup, "SELECT count(*) FROM sqlite_master WHERE name = 'agent_outputs'"));
         Assert.Contains("Applied: 1 (normalized schema)", migrate.Output, StringComparison.Ordinal);
         Assert.Contains("Applied: 3 (backfill legacy rows)", migrate.Output, StringComparison.Ordinal);
-        Assert.Contains("Schema version 3; legacy rows without a normalized twin: 0.", migrate.Output, StringComparison.Ordinal);
-        Assert.Equal(3, Scalar(path, "PRAGMA user_version"));
+        Assert.Contains("Schema version 4; legacy rows without a normalized twin: 0.", migrate.Output, StringComparison.Ordinal);
+        Assert.Equal(4, Scalar(path, "PRAGMA user_version"));
         Assert.Equal(3, Scalar(path, "SELECT count(*) FROM agent_outputs"));
         Assert.Equal(2, Scalar(path, "SELECT count(*) FROM run_syntheses"));
 
@@ -122,7 +122,7 @@ public sealed class OperatorCommandTests
         var target = Path.Combine(folder, "copies", "nightly.db");
         var backup = await RunAsync(folder, "backup", "--db", path, target);
         Assert.True(backup.ExitCode == 0, backup.ToString());
-        Assert.Equal(3, Scalar(target, "PRAGMA user_version"));
+        Assert.Equal(4, Scalar(target, "PRAGMA user_version"));
         Assert.Equal(3, Scalar(target, "SELECT count(*) FROM agent_outputs"));
         Assert.False(File.Exists(target + "-wal"));
         var again = await RunAsync(folder, "backup", "--db", path, target);
@@ -131,7 +131,7 @@ public sealed class OperatorCommandTests
 
         var stats = await RunAsync(folder, "stats", "--db", path);
         Assert.True(stats.ExitCode == 0, stats.ToString());
-        Assert.Contains("Schema version:  3 (latest 3)", stats.Output, StringComparison.Ordinal);
+        Assert.Contains("Schema version:  4 (latest 4)", stats.Output, StringComparison.Ordinal);
         Assert.Contains("auto_vacuum:     incremental", stats.Output, StringComparison.Ordinal);
         Assert.Matches(@"agent_outputs\s+3\r?\n", stats.Output);
         Assert.Matches(@"consensus_synthesis\s+2\r?\n", stats.Output);

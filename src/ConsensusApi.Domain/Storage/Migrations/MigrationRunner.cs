@@ -28,7 +28,8 @@ public sealed record MigrationStatus(
 /// Forward-only migrations tracked in <c>PRAGMA user_version</c>. Version 0 is the legacy schema
 /// (created when absent); every later version runs in its own exclusive transaction together with
 /// its <c>schema_migrations</c> record and the new <c>user_version</c>, so it is applied entirely
-/// or not at all. Later versions only add: the legacy tables stay during the dual-write period.
+/// or not at all. Later versions only add, or replace an index of their own: the legacy tables stay
+/// during the dual-write period.
 /// </summary>
 internal sealed class MigrationRunner(ILogger logger, TimeProvider timeProvider)
 {
@@ -39,6 +40,7 @@ internal sealed class MigrationRunner(ILogger logger, TimeProvider timeProvider)
         new(1, "normalized schema", connection => ExecuteScript(connection, "0001_normalized_schema.sql")),
         new(2, "lossless columns, read indexes, summaries, idempotency keys", connection => ExecuteScript(connection, "0002_lossless_reads.sql")),
         new(3, "backfill legacy rows", connection => LegacyBackfill.Run(connection)),
+        new(4, "agent list index led by the agent", connection => ExecuteScript(connection, "0004_agent_index_led_by_agent.sql")),
     ];
 
     /// <summary>The newest version this application knows.</summary>

@@ -98,12 +98,12 @@ public sealed class MigrationRunnerTests : IDisposable
 
         var applied = Runner().MigrateToLatest(connection, "fresh.db");
 
-        Assert.Equal(3, MigrationRunner.LatestVersion);
+        Assert.Equal(4, MigrationRunner.LatestVersion);
         Assert.Equal(MigrationRunner.LatestVersion, applied);
         Assert.Equal(MigrationRunner.LatestVersion, MigrationRunner.GetSchemaVersion(connection));
         var tables = connection.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").ToHashSet();
         Assert.Equal(SqliteFiles.AllTables.ToHashSet(), tables);
-        Assert.Equal(new long[] { 1, 2, 3 }, connection.Query<long>("SELECT version FROM schema_migrations ORDER BY version"));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, connection.Query<long>("SELECT version FROM schema_migrations ORDER BY version"));
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public sealed class MigrationRunnerTests : IDisposable
         await using var second = await TestDatabase.OpenAsync(timeProvider: time, path: path);
         using var lease = await second.Database.Pool.AcquireAsync(ct);
 
-        Assert.Equal(3L, version);
+        Assert.Equal(4L, version);
         Assert.Equal(schema, SqliteFiles.Schema(lease.Connection));
         Assert.Equal(records, SqliteFiles.Dump(lease.Connection, "schema_migrations", "version"));
         Assert.Equal(version, lease.Connection.ExecuteScalar<long>("PRAGMA user_version"));
@@ -228,7 +228,7 @@ public sealed class MigrationRunnerTests : IDisposable
 
         Assert.True(first.Database.IsReady && second.Database.IsReady);
         Assert.Equal(MigrationRunner.LatestVersion, MigrationRunner.GetSchemaVersion(lease.Connection));
-        Assert.Equal(new long[] { 1, 2, 3 }, lease.Connection.Query<long>("SELECT version FROM schema_migrations ORDER BY version"));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, lease.Connection.Query<long>("SELECT version FROM schema_migrations ORDER BY version"));
         Assert.Equal(10, Columns(lease.Connection, "agent_outputs").Count);
     }
 
@@ -240,7 +240,7 @@ public sealed class MigrationRunnerTests : IDisposable
 
         var status = MigrationRunner.GetStatus(connection);
 
-        Assert.Equal([1, 2, 3], status.Applied.Select(migration => migration.Version));
+        Assert.Equal([1, 2, 3, 4], status.Applied.Select(migration => migration.Version));
         Assert.All(status.Applied, migration => Assert.Equal(MigratedAt, migration.AppliedAt));
         Assert.All(status.Applied, migration => Assert.False(string.IsNullOrWhiteSpace(migration.Name)));
         Assert.Equal("normalized schema", status.Applied[0].Name);
@@ -257,10 +257,10 @@ public sealed class MigrationRunnerTests : IDisposable
 
         var status = MigrationRunner.GetStatus(connection);
 
-        Assert.Equal(3, status.CurrentVersion);
-        Assert.Equal(3, status.LatestVersion);
+        Assert.Equal(4, status.CurrentVersion);
+        Assert.Equal(4, status.LatestVersion);
         Assert.Empty(status.Pending);
-        Assert.Equal(3, status.Applied.Count);
+        Assert.Equal(4, status.Applied.Count);
         Assert.True(status.LegacyTablesPresent);
     }
 
@@ -274,7 +274,7 @@ public sealed class MigrationRunnerTests : IDisposable
         var status = MigrationRunner.GetStatus(connection);
 
         Assert.Equal(0, status.CurrentVersion);
-        Assert.Equal([1, 2, 3], status.Pending.Select(migration => migration.Version));
+        Assert.Equal([1, 2, 3, 4], status.Pending.Select(migration => migration.Version));
         Assert.Empty(status.Applied);
         Assert.True(status.LegacyTablesPresent);
     }
@@ -287,8 +287,35 @@ public sealed class MigrationRunnerTests : IDisposable
         var status = MigrationRunner.GetStatus(connection);
 
         Assert.Equal(0, status.CurrentVersion);
-        Assert.Equal(3, status.Pending.Count);
+        Assert.Equal(4, status.Pending.Count);
         Assert.False(status.LegacyTablesPresent);
+    }
+
+    [Fact]
+    public void VersionFourReplacesTheAgentListIndexOfAVersionThreeDatabaseAndKeepsEveryRow()
+    {
+        using var connection = OpenNew();
+        Runner().MigrateToLatest(connection, "db");
+        // Back to version 3 as it was shipped: the agent list index keyed by spec and stage first.
+        connection.Execute("""
+            DROP INDEX idx_agent_outputs_agent_stage_newest;
+            CREATE INDEX idx_agent_outputs_stage_agent_newest ON agent_outputs(spec_id, stage, agent_name, output_timestamp DESC, id DESC);
+            DELETE FROM schema_migrations WHERE version = 4;
+            INSERT INTO consensus_runs (spec_id, stage, run_timestamp, consensus_ok) VALUES ('SPEC-1', 'spec-plan', 1000, 1);
+            INSERT INTO agent_outputs (run_id, agent_name, content, output_timestamp, spec_id, stage) VALUES (1, 'gemini', '{}', 1000, 'SPEC-1', 'spec-plan');
+            INSERT INTO agent_outputs (run_id, agent_name, content, output_timestamp, spec_id, stage) VALUES (1, 'claude', '{}', 1001, 'SPEC-1', 'spec-plan');
+            """);
+        MigrationRunner.SetSchemaVersion(connection, 3);
+        var rows = SqliteFiles.Dump(connection, "agent_outputs", "id");
+
+        var applied = Runner().MigrateToLatest(connection, "db");
+
+        Assert.Equal(1, applied);
+        Assert.Equal(4, MigrationRunner.GetSchemaVersion(connection));
+        Assert.Equal(0, connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'idx_agent_outputs_stage_agent_newest'"));
+        Assert.Equal(new[] { "agent_name", "spec_id", "stage", "output_timestamp", "id" }, IndexColumns(connection, "idx_agent_outputs_agent_stage_newest"));
+        Assert.Equal(rows, SqliteFiles.Dump(connection, "agent_outputs", "id"));
+        Assert.Equal("ok", connection.ExecuteScalar<string>("PRAGMA integrity_check"));
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public class QueryPlanTests
     private static (string Sql, object Parameters, string[] Expected) Query(string readPath)
     {
         const string outputsByStage = "SEARCH o USING INDEX idx_agent_outputs_stage_newest";
-        const string outputsByAgent = "SEARCH o USING INDEX idx_agent_outputs_stage_agent_newest";
+        const string outputsByAgent = "SEARCH o USING INDEX idx_agent_outputs_agent_stage_newest";
         const string runById = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)";
         var list = new { specId = SpecId, stage = Stage, agentName = "gemini", ts = 5000L, id = 10L };
         return readPath switch
@@ -102,9 +102,9 @@ public class QueryPlanTests
             "list artifacts after cursor" => (ArtifactRepository.ListSql(byAgent: false, afterCursor: true), list,
                 [outputsByStage + " (spec_id=? AND stage=? AND output_timestamp<?)", runById]),
             "list artifacts of agent" => (ArtifactRepository.ListSql(byAgent: true, afterCursor: false), list,
-                [outputsByAgent + " (spec_id=? AND stage=? AND agent_name=?)", runById]),
+                [outputsByAgent + " (agent_name=? AND spec_id=? AND stage=?)", runById]),
             "list artifacts of agent after cursor" => (ArtifactRepository.ListSql(byAgent: true, afterCursor: true), list,
-                [outputsByAgent + " (spec_id=? AND stage=? AND agent_name=? AND output_timestamp<?)", runById]),
+                [outputsByAgent + " (agent_name=? AND spec_id=? AND stage=? AND output_timestamp<?)", runById]),
             "get run" => (RunRepository.GetSql, new { id = 2L }, [runById]),
             "list runs" => (RunRepository.ListSql(afterCursor: false), list,
                 ["SEARCH r USING INDEX sqlite_autoindex_consensus_runs_1 (spec_id=? AND stage=?)"]),
