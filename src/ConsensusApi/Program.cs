@@ -13,7 +13,7 @@ if (OperatorCommands.Handles(args))
 
 try
 {
-    var builder = WebApplication.CreateBuilder(args);
+    var builder = WebApplication.CreateBuilder(SettingsFile.WithoutReloadOnChange(args));
     builder.Configuration.ReadSettingsBesideBinary();
     builder.Logging.ReportStartupFailuresOnce();
     builder.Services.AddConsensusDomain();

@@ -55,6 +55,37 @@ public class StartupProcessTests
     }
 
     [Fact]
+    public async Task ServiceWatchesNoFolderSoWritesToADatabaseUnderTheContentRootWakeNothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = TestDatabase.NewFolder();
+        Directory.CreateDirectory(Path.Combine(folder, "nested", "deeper"));
+        await using var service = ServiceProcess.Start(folder);
+
+        Assert.True(await service.WaitUntilReadyAsync(StartTimeout, ct), service.Output);
+
+        // The working directory is the content root, and the default database lives under it.
+        Assert.True(File.Exists(Path.Combine(folder, "data", "consensus_artifacts.db")));
+        Assert.Empty(InotifyWatches(service.Id));
+    }
+
+    /// <summary>The <c>inotify wd:</c> lines of every inotify instance the process holds (Linux).</summary>
+    private static List<string> InotifyWatches(int pid)
+    {
+        var watches = new List<string>();
+        foreach (var descriptor in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            if (new FileInfo(descriptor).LinkTarget == "anon_inode:inotify")
+            {
+                watches.AddRange(File.ReadLines($"/proc/{pid}/fdinfo/{Path.GetFileName(descriptor)}")
+                    .Where(line => line.StartsWith("inotify wd:", StringComparison.Ordinal)));
+            }
+        }
+
+        return watches;
+    }
+
+    [Fact]
     public async Task InvalidSettingsStopTheServiceWithOneLineNamingEveryKey()
     {
         var ct = TestContext.Current.CancellationToken;
