@@ -1,3 +1,4 @@
+using System.Diagnostics.Tracing;
 using ConsensusApi.Domain.Options;
 using ConsensusApi.Domain.Telemetry;
 using ConsensusApi.Endpoints;
@@ -43,6 +44,12 @@ internal static class ApplicationBuilderExtensions
         // mirroring ASP.NET Core's own HTTP meters as well would measure each request twice.
         Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate =
             instrument => instrument.Meter.Name == ConsensusMetrics.MeterName);
+        // The runtime's and ASP.NET Core's event counters still reach /metrics: counters are
+        // written whatever the level. At the adapter's default (Informational) each source also
+        // raises its diagnostic events, two per request from ASP.NET Core's hosting alone, each
+        // an allocation the listener then throws away.
+        Metrics.ConfigureEventCounterAdapter(options => options.EventSourceSettingsProvider =
+            _ => new EventCounterAdapterEventSourceSettings { MinimumLevel = EventLevel.Critical });
         Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
         app.MapMetrics("/metrics").AllowAnonymous();
         app.MapConsensusOpenApi();
